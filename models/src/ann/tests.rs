@@ -1,0 +1,414 @@
+//! The index against the brute-force oracle [`top_k_dot`], and its dump format.
+
+use super::*;
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+/// Gaussian directions with norms spread over `[0.2, 3)`, so inner product and cosine rankings
+/// differ.
+fn random_items(n: usize, d: usize, seed: u64) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let normal = Normal::new(0.0f32, 1.0).unwrap();
+    let mut items = Array2::from_shape_simple_fn((n, d), || normal.sample(&mut rng));
+    for mut row in items.rows_mut() {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let target = rng.random_range(0.2..3.0f32);
+        row.mapv_inplace(|v| v / norm * target);
+    }
+    items
+}
+
+fn small_config() -> AnnConfig {
+    AnnConfig {
+        max_connections: 12,
+        ef_construction: 64,
+        ef_search: 32,
+    }
+}
+
+/// A fresh dump of `index` in a temporary directory.
+fn dumped(index: &AnnIndex) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = index.dump(dir.path(), "index").unwrap();
+    (dir, paths)
+}
+
+#[test]
+fn recall_at_10_is_high_with_exclusions_on_varied_norms() {
+    let items = random_items(5000, 32, 1);
+    let index = AnnIndex::build(items.view(), &AnnConfig::default()).unwrap();
+    let queries = random_items(200, 32, 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    // Each query excludes some of its own true top items and a random spread of others.
+    let excludes: Vec<Vec<u32>> = queries
+        .rows()
+        .into_iter()
+        .map(|q| {
+            let mut ex: Vec<u32> = top_k_dot(q, items.view(), 10, &[])
+                .iter()
+                .step_by(2)
+                .map(|s| s.item)
+                .collect();
+            ex.extend((0..50).map(|_| rng.random_range(0..5000)));
+            ex.sort_unstable();
+            ex.dedup();
+            ex
+        })
+        .collect();
+    let recall = recall_at_k(&index, items.view(), queries.view(), &excludes, 10);
+    assert!(recall >= 0.95, "recall@10 with exclusions = {recall}");
+    let recall = recall_at_k(&index, items.view(), queries.view(), &[], 10);
+    assert!(recall >= 0.95, "recall@10 = {recall}");
+}
+
+#[test]
+fn results_are_exact_scores_ranked_and_never_excluded() {
+    let items = random_items(800, 16, 4);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let queries = random_items(30, 16, 5);
+    let exclude: Vec<u32> = (0..800).step_by(7).collect();
+    for q in queries.rows() {
+        let found = index.search(q, 15, &exclude);
+        assert_eq!(found.len(), 15);
+        for s in &found {
+            assert!(exclude.binary_search(&s.item).is_err());
+            let exact = kernels::dot(
+                q.as_slice().unwrap(),
+                items.row(s.item as usize).as_slice().unwrap(),
+            );
+            assert_eq!(s.score, exact);
+        }
+        assert!(found.windows(2).all(|w| rank_cmp(&w[0], &w[1]).is_lt()));
+    }
+}
+
+#[test]
+fn heavy_exclusions_still_fill_k_results() {
+    let items = random_items(2000, 16, 6);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    // Keep only every tenth item.
+    let exclude: Vec<u32> = (0..2000).filter(|i| i % 10 != 0).collect();
+    let queries = random_items(50, 16, 7);
+    let excludes = vec![exclude.clone(); 50];
+    for q in queries.rows() {
+        let found = index.search(q, 10, &exclude);
+        assert_eq!(found.len(), 10);
+        assert!(found.iter().all(|s| s.item % 10 == 0));
+    }
+    let recall = recall_at_k(&index, items.view(), queries.view(), &excludes, 10);
+    assert!(recall >= 0.9, "recall@10 with 90% excluded = {recall}");
+}
+
+#[test]
+fn degenerate_queries_and_sizes() {
+    let items = random_items(50, 8, 8);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let q = items.row(3);
+    assert!(index.search(q, 0, &[]).is_empty());
+    let all: Vec<u32> = (0..50).collect();
+    assert!(index.search(q, 5, &all).is_empty());
+    // More than is left: everything allowed, in exact order.
+    let exclude: Vec<u32> = (0..45).collect();
+    assert_eq!(
+        index.search(q, 10, &exclude),
+        top_k_dot(q, items.view(), 10, &exclude)
+    );
+    // A zero query has no direction: the exact answer is all ties, lowest indices first.
+    let zero = ndarray::Array1::<f32>::zeros(8);
+    assert_eq!(
+        index.search(zero.view(), 4, &[1]),
+        top_k_dot(zero.view(), items.view(), 4, &[1])
+    );
+
+    let one = random_items(1, 8, 9);
+    let index = AnnIndex::build(one.view(), &small_config()).unwrap();
+    let found = index.search(q, 3, &[]);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].item, 0);
+}
+
+#[test]
+fn all_zero_items_are_indexable() {
+    let items = Array2::<f32>::zeros((20, 4));
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let q = ndarray::array![1.0f32, 0.0, 0.0, 0.0];
+    let found = index.search(q.view(), 3, &[]);
+    assert_eq!(found.len(), 3);
+    assert!(found.iter().all(|s| s.score == 0.0));
+}
+
+#[test]
+fn dump_then_load_gives_identical_results() {
+    let items = random_items(1500, 24, 10);
+    let config = small_config();
+    let index = AnnIndex::build(items.view(), &config).unwrap();
+    let (dir, paths) = dumped(&index);
+    assert_eq!(
+        paths,
+        vec![
+            dir.path().join("index.hnsw.graph"),
+            dir.path().join("index.hnsw.data")
+        ]
+    );
+    let loaded = AnnIndex::load(dir.path(), "index", items.view(), &config).unwrap();
+    assert_eq!((loaded.len(), loaded.dim()), (1500, 24));
+    let queries = random_items(100, 24, 11);
+    for (i, q) in queries.rows().into_iter().enumerate() {
+        let exclude: Vec<u32> = (0..1500u32)
+            .filter(|j| (*j as usize + i).is_multiple_of(13))
+            .collect();
+        assert_eq!(
+            index.search(q, 10, &exclude),
+            loaded.search(q, 10, &exclude)
+        );
+        assert_eq!(
+            index.search_with_ef(q, 5, 8, &[]),
+            loaded.search_with_ef(q, 5, 8, &[])
+        );
+    }
+    // A reloaded index dumps the same graph and data again, except for the level-scale field of
+    // the graph header (bytes 6..14): hnsw_rs 0.3.5 stores the level scale `s` but reloads it as
+    // `s²`. It only matters for inserting into a reloaded graph, which this crate never does.
+    let (dir2, paths2) = dumped(&loaded);
+    let read = |p: &PathBuf| std::fs::read(p).unwrap();
+    assert_eq!(read(&paths[1]), read(&paths2[1]));
+    let (g1, g2) = (read(&paths[0]), read(&paths2[0]));
+    assert_eq!(g1.len(), g2.len());
+    assert_eq!(g1[..6], g2[..6]);
+    assert_eq!(g1[14..], g2[14..]);
+    let scale = |g: &[u8]| f64::from_ne_bytes(g[6..14].try_into().unwrap());
+    assert!((scale(&g2) - scale(&g1).powi(2)).abs() < 1e-12);
+    drop(dir2);
+}
+
+#[test]
+fn serial_builds_dump_byte_identical_files() {
+    let items = random_items(1000, 16, 12);
+    let a = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let b = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let (_da, pa) = dumped(&a);
+    let (_db, pb) = dumped(&b);
+    for (x, y) in pa.iter().zip(&pb) {
+        let (x, y) = (std::fs::read(x).unwrap(), std::fs::read(y).unwrap());
+        assert!(!x.is_empty());
+        assert_eq!(x, y);
+    }
+}
+
+#[test]
+fn index_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<AnnIndex>();
+}
+
+#[test]
+fn config_rejects_bad_max_connections() {
+    for bad in [0, 256, 1000] {
+        let config = AnnConfig {
+            max_connections: bad,
+            ..AnnConfig::default()
+        };
+        assert!(matches!(
+            config.check(),
+            Err(Error::InvalidMaxConnections { got }) if got == bad
+        ));
+    }
+}
+
+#[test]
+fn config_rejects_zero_ef_construction() {
+    let config = AnnConfig {
+        ef_construction: 0,
+        ..AnnConfig::default()
+    };
+    assert!(matches!(config.check(), Err(Error::ZeroEfConstruction)));
+}
+
+#[test]
+fn config_rejects_zero_ef_search() {
+    let config = AnnConfig {
+        ef_search: 0,
+        ..AnnConfig::default()
+    };
+    assert!(matches!(config.check(), Err(Error::ZeroEfSearch)));
+    let items = random_items(5, 2, 13);
+    assert!(matches!(
+        AnnIndex::build(items.view(), &config),
+        Err(Error::ZeroEfSearch)
+    ));
+}
+
+#[test]
+fn build_rejects_empty_and_non_finite_items() {
+    let empty = Array2::<f32>::zeros((0, 4));
+    assert!(matches!(
+        AnnIndex::build(empty.view(), &small_config()),
+        Err(Error::EmptyIndex)
+    ));
+    let mut items = random_items(5, 3, 14);
+    items[[2, 1]] = f32::NAN;
+    assert!(matches!(
+        AnnIndex::build(items.view(), &small_config()),
+        Err(Error::NonFiniteValue { row: 2, col: 1, .. })
+    ));
+}
+
+#[test]
+fn dump_never_overwrites_and_checks_its_target() {
+    let items = random_items(30, 4, 15);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let (dir, paths) = dumped(&index);
+    assert!(matches!(
+        index.dump(dir.path(), "index"),
+        Err(Error::FileExists { path }) if path == paths[0]
+    ));
+    for bad in ["", "a/b", ".."] {
+        assert!(matches!(
+            index.dump(dir.path(), bad),
+            Err(Error::InvalidFileName { .. })
+        ));
+    }
+    assert!(matches!(
+        index.dump(&dir.path().join("missing"), "index"),
+        Err(Error::Io { .. })
+    ));
+}
+
+#[test]
+fn load_reports_missing_files() {
+    let items = random_items(30, 4, 16);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let (dir, paths) = dumped(&index);
+    std::fs::remove_file(&paths[1]).unwrap();
+    assert!(matches!(
+        AnnIndex::load(dir.path(), "index", items.view(), &small_config()),
+        Err(Error::MissingFile { path }) if path == paths[1]
+    ));
+}
+
+#[test]
+fn load_rejects_corrupt_dumps_without_panicking() {
+    let items = random_items(200, 6, 17);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let (dir, paths) = dumped(&index);
+    let graph = std::fs::read(&paths[0]).unwrap();
+    let data = std::fs::read(&paths[1]).unwrap();
+    let load = || AnnIndex::load(dir.path(), "index", items.view(), &small_config());
+
+    type Corruption = (usize, Box<dyn Fn(&mut Vec<u8>)>);
+    let corruptions: Vec<Corruption> = vec![
+        (0, Box::new(|g| g.truncate(g.len() / 2))),
+        (0, Box::new(|g| g[0] ^= 0xff)),
+        (0, Box::new(|g| g.push(0))),
+        // The dump-mode byte after the 4-byte magic: a "light" dump.
+        (0, Box::new(|g| g[4] = 0)),
+        (1, Box::new(|d| d.truncate(d.len() - 3))),
+        (1, Box::new(|d| d[0] ^= 0x01)),
+    ];
+    for (file, corrupt) in &corruptions {
+        let mut bytes = if *file == 0 {
+            graph.clone()
+        } else {
+            data.clone()
+        };
+        corrupt(&mut bytes);
+        std::fs::write(&paths[*file], &bytes).unwrap();
+        assert!(
+            matches!(load(), Err(Error::CorruptIndex { .. })),
+            "corruption of file {file} not detected"
+        );
+        std::fs::write(&paths[0], &graph).unwrap();
+        std::fs::write(&paths[1], &data).unwrap();
+    }
+    assert!(load().is_ok());
+}
+
+#[test]
+fn load_rejects_dumps_of_other_items_or_configs() {
+    let items = random_items(100, 6, 18);
+    let config = small_config();
+    let index = AnnIndex::build(items.view(), &config).unwrap();
+    let (dir, _) = dumped(&index);
+    let load = |items: ArrayView2<'_, f32>, config: &AnnConfig| {
+        AnnIndex::load(dir.path(), "index", items, config)
+    };
+
+    let fewer = items.slice(ndarray::s![..99, ..]);
+    assert!(matches!(
+        load(fewer, &config),
+        Err(Error::IndexMismatch { what: "points", .. })
+    ));
+    let narrower = items.slice(ndarray::s![.., ..5]);
+    assert!(matches!(
+        load(narrower, &config),
+        Err(Error::IndexMismatch {
+            what: "dimension",
+            ..
+        })
+    ));
+    let mut moved = items.clone();
+    moved[[40, 0]] += 0.5;
+    assert!(matches!(
+        load(moved.view(), &config),
+        Err(Error::IndexMismatch {
+            what: "item vectors",
+            ..
+        })
+    ));
+    let other = AnnConfig {
+        max_connections: 13,
+        ..config.clone()
+    };
+    assert!(matches!(
+        load(items.view(), &other),
+        Err(Error::IndexMismatch {
+            what: "max_connections",
+            ..
+        })
+    ));
+    let other = AnnConfig {
+        ef_construction: 65,
+        ..config.clone()
+    };
+    assert!(matches!(
+        load(items.view(), &other),
+        Err(Error::IndexMismatch {
+            what: "ef_construction",
+            ..
+        })
+    ));
+    // ef_search is a search-time setting and may differ.
+    let other = AnnConfig {
+        ef_search: 100,
+        ..config
+    };
+    assert_eq!(load(items.view(), &other).unwrap().config().ef_search, 100);
+}
+
+#[test]
+fn recall_is_one_against_itself_and_handles_empty_truth() {
+    let items = random_items(60, 4, 19);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let queries = random_items(5, 4, 20);
+    let everything: Vec<u32> = (0..60).collect();
+    let excludes = vec![everything; 5];
+    assert_eq!(
+        recall_at_k(&index, items.view(), queries.view(), &excludes, 10),
+        1.0
+    );
+    // With ef >= n the search is exhaustive.
+    let exhaustive = AnnIndex::build(
+        items.view(),
+        &AnnConfig {
+            ef_search: 60,
+            ..small_config()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        recall_at_k(&exhaustive, items.view(), queries.view(), &[], 5),
+        1.0
+    );
+}

@@ -1,0 +1,512 @@
+//! Publishing and loading, including every rejected input and a crash mid-publish.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::manifest::{CHECKSUMMED_FILES, ITEM_FACTORS_FILE, USER_IDS_FILE};
+use super::write::stage;
+use super::*;
+use crate::als::AlsParams;
+use crate::ann::{AnnConfig, AnnIndex};
+use crate::error::Error;
+
+/// Everything a publish needs, owned.
+struct Fixture {
+    user_ids: Vec<String>,
+    item_ids: Vec<String>,
+    user_factors: Array2<f32>,
+    item_factors: Array2<f32>,
+    popularity: Vec<u32>,
+    index: AnnIndex,
+}
+
+const FACTORS: usize = 6;
+
+fn fixture(seed: u64) -> Fixture {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (n_users, n_items) = (40, 30);
+    let user_factors = Array2::from_shape_fn((n_users, FACTORS), |_| rng.random_range(-1.0..1.0));
+    let item_factors = Array2::from_shape_fn((n_items, FACTORS), |_| rng.random_range(-1.0..1.0));
+    let index = AnnIndex::build(item_factors.view(), &ann_config()).unwrap();
+    Fixture {
+        user_ids: (0..n_users).map(|u| format!("user-{u}")).collect(),
+        item_ids: (0..n_items).map(|i| format!("post:{i}")).collect(),
+        user_factors,
+        item_factors,
+        popularity: (0..n_items as u32).map(|i| (i * 7) % 11).collect(),
+        index,
+    }
+}
+
+fn ann_config() -> AnnConfig {
+    AnnConfig {
+        max_connections: 8,
+        ef_construction: 32,
+        ef_search: 16,
+    }
+}
+
+impl Fixture {
+    fn contents(&self) -> ArtifactContents<'_> {
+        ArtifactContents {
+            user_ids: &self.user_ids,
+            item_ids: &self.item_ids,
+            user_factors: self.user_factors.view(),
+            item_factors: self.item_factors.view(),
+            popularity: &self.popularity,
+            index: &self.index,
+        }
+    }
+
+    fn manifest(&self, version: &str) -> Manifest {
+        Manifest {
+            schema_version: SCHEMA_VERSION,
+            version: version.to_owned(),
+            created_at: "2024-01-01T00:00:00Z".to_owned(),
+            model: AlsParams {
+                factors: FACTORS,
+                ..AlsParams::default()
+            },
+            ann: ann_config(),
+            data_fingerprint: "ab".repeat(32),
+            counts: Counts {
+                users: self.user_ids.len(),
+                items: self.item_ids.len(),
+                interactions: 123,
+            },
+            factors: FACTORS,
+            metrics: serde_json::json!({ "ndcg@10": 0.25 }),
+            files: Default::default(),
+        }
+    }
+
+    fn publish(&self, dir: &Path, version: &str) -> crate::error::Result<PathBuf> {
+        publish(dir, self.manifest(version), &self.contents(), &[])
+    }
+}
+
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join(MANIFEST_FILE);
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(&path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+}
+
+#[test]
+fn publish_then_load_roundtrips_everything() {
+    let f = fixture(1);
+    let root = tempfile::tempdir().unwrap();
+    let extra = vec![
+        ("report.json".to_owned(), b"{}".to_vec()),
+        ("loss.svg".to_owned(), b"<svg/>".to_vec()),
+    ];
+    let dir = publish(root.path(), f.manifest("v1"), &f.contents(), &extra).unwrap();
+    assert_eq!(dir, root.path().join("v1"));
+    assert_eq!(current_version(root.path()).unwrap().as_deref(), Some("v1"));
+    assert_eq!(
+        std::fs::read_to_string(root.path().join(CURRENT_FILE)).unwrap(),
+        "v1\n"
+    );
+    assert_eq!(std::fs::read(dir.join("loss.svg")).unwrap(), b"<svg/>");
+    assert!(!root.path().join(".staging-v1").exists());
+
+    let a = Artifact::load_current(root.path()).unwrap();
+    assert_eq!(a.dir, dir);
+    assert_eq!(a.user_ids, f.user_ids);
+    assert_eq!(a.item_ids, f.item_ids);
+    assert_eq!(a.user_factors, f.user_factors);
+    assert_eq!(a.item_factors, f.item_factors);
+    assert_eq!(a.popularity, f.popularity);
+    let mut want = f.manifest("v1");
+    want.files = a.manifest.files.clone();
+    assert_eq!(a.manifest, want);
+    let names: Vec<&str> = a.manifest.files.keys().map(String::as_str).collect();
+    let mut expected = CHECKSUMMED_FILES.to_vec();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    for q in f.user_factors.rows() {
+        assert_eq!(a.index.search(q, 5, &[2, 3]), f.index.search(q, 5, &[2, 3]));
+    }
+    assert_eq!(load(&dir).unwrap().user_ids, f.user_ids);
+}
+
+#[test]
+fn identical_inputs_give_byte_identical_checksummed_files() {
+    let root = tempfile::tempdir().unwrap();
+    let a = fixture(2).publish(root.path(), "a").unwrap();
+    // Rebuilt from scratch, index included.
+    let b = fixture(2).publish(root.path(), "b").unwrap();
+    for name in CHECKSUMMED_FILES {
+        assert_eq!(
+            std::fs::read(a.join(name)).unwrap(),
+            std::fs::read(b.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let (ma, mb) = (
+        Artifact::load(&a).unwrap().manifest,
+        Artifact::load(&b).unwrap().manifest,
+    );
+    assert_eq!(ma.files, mb.files);
+}
+
+#[test]
+fn a_new_version_becomes_current_and_the_old_one_stays_loadable() {
+    let root = tempfile::tempdir().unwrap();
+    fixture(3).publish(root.path(), "v1").unwrap();
+    let second = fixture(4);
+    second.publish(root.path(), "v2").unwrap();
+    let current = Artifact::load_current(root.path()).unwrap();
+    assert_eq!(current.manifest.version, "v2");
+    assert_eq!(current.user_factors, second.user_factors);
+    assert_eq!(
+        Artifact::load(&root.path().join("v1"))
+            .unwrap()
+            .manifest
+            .version,
+        "v1"
+    );
+}
+
+#[test]
+fn crash_before_the_rename_leaves_the_previous_version_current() {
+    let root = tempfile::tempdir().unwrap();
+    fixture(5).publish(root.path(), "v1").unwrap();
+    // A publish of v2 that dies after writing its staging directory, before the rename.
+    let next = fixture(6);
+    let staging = stage(root.path(), next.manifest("v2"), &next.contents(), &[]).unwrap();
+    // And one that died halfway through writing: a truncated file in another staging dir.
+    let partial = root.path().join(".staging-v3");
+    std::fs::create_dir(&partial).unwrap();
+    std::fs::write(partial.join(ITEM_FACTORS_FILE), b"\x93NUM").unwrap();
+
+    assert!(staging.exists());
+    assert_eq!(current_version(root.path()).unwrap().as_deref(), Some("v1"));
+    let current = Artifact::load_current(root.path()).unwrap();
+    assert_eq!(current.manifest.version, "v1");
+
+    // Publishing v2 again replaces the stale staging directory and succeeds.
+    next.publish(root.path(), "v2").unwrap();
+    assert!(!staging.exists());
+    assert_eq!(
+        Artifact::load_current(root.path())
+            .unwrap()
+            .manifest
+            .version,
+        "v2"
+    );
+}
+
+#[test]
+fn crash_between_rename_and_pointer_update_leaves_the_previous_version_current() {
+    let root = tempfile::tempdir().unwrap();
+    fixture(7).publish(root.path(), "v1").unwrap();
+    let next = fixture(8);
+    let staging = stage(root.path(), next.manifest("v2"), &next.contents(), &[]).unwrap();
+    std::fs::rename(&staging, root.path().join("v2")).unwrap();
+    assert_eq!(
+        Artifact::load_current(root.path())
+            .unwrap()
+            .manifest
+            .version,
+        "v1"
+    );
+    // The complete v2 directory is loadable by name, and never overwritten.
+    assert!(Artifact::load(&root.path().join("v2")).is_ok());
+    assert!(matches!(
+        next.publish(root.path(), "v2"),
+        Err(Error::VersionExists { .. })
+    ));
+}
+
+#[test]
+fn publish_rejects_an_existing_version() {
+    let root = tempfile::tempdir().unwrap();
+    let f = fixture(9);
+    f.publish(root.path(), "v1").unwrap();
+    assert!(matches!(
+        f.publish(root.path(), "v1"),
+        Err(Error::VersionExists { version }) if version == "v1"
+    ));
+}
+
+#[test]
+fn publish_rejects_invalid_version_names() {
+    let root = tempfile::tempdir().unwrap();
+    let f = fixture(10);
+    for bad in ["", "../escape", ".staging-x", "current", "a b"] {
+        assert!(
+            matches!(
+                f.publish(root.path(), bad),
+                Err(Error::InvalidVersionName { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(std::fs::read_dir(root.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn publish_rejects_a_wrong_schema_version() {
+    let root = tempfile::tempdir().unwrap();
+    let f = fixture(11);
+    let manifest = Manifest {
+        schema_version: 7,
+        ..f.manifest("v1")
+    };
+    assert!(matches!(
+        publish(root.path(), manifest, &f.contents(), &[]),
+        Err(Error::SchemaVersion {
+            expected: SCHEMA_VERSION,
+            got: 7
+        })
+    ));
+}
+
+#[test]
+fn publish_rejects_inconsistent_contents() {
+    let root = tempfile::tempdir().unwrap();
+    let f = fixture(12);
+    let short_ids = &f.user_ids[1..];
+    let contents = ArtifactContents {
+        user_ids: short_ids,
+        ..f.contents()
+    };
+    assert!(matches!(
+        publish(root.path(), f.manifest("v1"), &contents, &[]),
+        Err(Error::DimensionMismatch {
+            what: "user_ids",
+            expected: 40,
+            got: 39
+        })
+    ));
+    let manifest = Manifest {
+        factors: FACTORS + 1,
+        ..f.manifest("v1")
+    };
+    assert!(matches!(
+        publish(root.path(), manifest, &f.contents(), &[]),
+        Err(Error::DimensionMismatch {
+            what: "user_factors columns",
+            ..
+        })
+    ));
+    let other = fixture(13);
+    let contents = ArtifactContents {
+        index: &other.index,
+        ..f.contents()
+    };
+    assert!(matches!(
+        publish(root.path(), f.manifest("v1"), &contents, &[]),
+        Err(Error::IndexMismatch {
+            what: "item vectors",
+            ..
+        })
+    ));
+    let manifest = Manifest {
+        ann: AnnConfig {
+            max_connections: 9,
+            ..ann_config()
+        },
+        ..f.manifest("v1")
+    };
+    assert!(matches!(
+        publish(root.path(), manifest, &f.contents(), &[]),
+        Err(Error::IndexMismatch {
+            what: "max_connections",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn publish_rejects_ids_with_line_breaks() {
+    let root = tempfile::tempdir().unwrap();
+    let mut f = fixture(14);
+    f.item_ids[3] = "two\nlines".to_owned();
+    assert!(matches!(
+        f.publish(root.path(), "v1"),
+        Err(Error::InvalidId {
+            what: "item",
+            index: 3
+        })
+    ));
+}
+
+#[test]
+fn publish_rejects_bad_extra_file_names() {
+    let root = tempfile::tempdir().unwrap();
+    let f = fixture(15);
+    for bad in [
+        "../report.md",
+        "manifest.json",
+        "user_ids.txt",
+        ".hidden",
+        "",
+    ] {
+        let extra = vec![(bad.to_owned(), Vec::new())];
+        assert!(
+            matches!(
+                publish(root.path(), f.manifest("v1"), &f.contents(), &extra),
+                Err(Error::InvalidFileName { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+/// A published version directory for the loader tests.
+fn published(seed: u64) -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let dir = fixture(seed).publish(root.path(), "v1").unwrap();
+    (root, dir)
+}
+
+#[test]
+fn load_reports_a_missing_file() {
+    let (_root, dir) = published(16);
+    std::fs::remove_file(dir.join(USER_IDS_FILE)).unwrap();
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MissingFile { path }) if path == dir.join(USER_IDS_FILE)
+    ));
+    std::fs::remove_file(dir.join(MANIFEST_FILE)).unwrap();
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MissingFile { path }) if path == dir.join(MANIFEST_FILE)
+    ));
+}
+
+#[test]
+fn load_reports_a_checksum_mismatch() {
+    let (_root, dir) = published(17);
+    let path = dir.join(ITEM_FACTORS_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::ChecksumMismatch { file, expected, got })
+            if file == ITEM_FACTORS_FILE && expected != got
+    ));
+}
+
+#[test]
+fn load_reports_a_wrong_schema_version() {
+    let (_root, dir) = published(18);
+    edit_manifest(&dir, |m| m["schema_version"] = 2.into());
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::SchemaVersion {
+            expected: SCHEMA_VERSION,
+            got: 2
+        })
+    ));
+}
+
+#[test]
+fn load_reports_inconsistent_factors() {
+    let (_root, dir) = published(19);
+    edit_manifest(&dir, |m| m["factors"] = (FACTORS + 2).into());
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::DimensionMismatch {
+            what: "user_factors columns",
+            expected: 8,
+            got: 6
+        })
+    ));
+}
+
+#[test]
+fn load_reports_more_ids_than_factor_rows() {
+    let (_root, dir) = published(20);
+    // An extra id, with a matching checksum: only the dimension check can catch it.
+    let path = dir.join(USER_IDS_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"intruder\n");
+    std::fs::write(&path, &bytes).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    edit_manifest(&dir, |m| {
+        m["files"][USER_IDS_FILE] = serde_json::json!({ "sha256": sha, "bytes": bytes.len() });
+    });
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::DimensionMismatch {
+            what: "user_ids",
+            expected: 40,
+            got: 41
+        })
+    ));
+}
+
+#[test]
+fn load_reports_a_malformed_manifest() {
+    let (_root, dir) = published(21);
+    let path = dir.join(MANIFEST_FILE);
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MalformedManifest { .. })
+    ));
+    // Valid JSON of the wrong shape.
+    std::fs::write(&path, br#"{"schema_version": 1, "version": 3}"#).unwrap();
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MalformedManifest { .. })
+    ));
+}
+
+#[test]
+fn load_reports_a_manifest_without_a_required_file() {
+    let (_root, dir) = published(22);
+    edit_manifest(&dir, |m| {
+        m["files"].as_object_mut().unwrap().remove("popularity.npy");
+    });
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MissingManifestEntry { file }) if file == "popularity.npy"
+    ));
+}
+
+#[test]
+fn load_rejects_manifest_entries_outside_the_directory() {
+    let (_root, dir) = published(23);
+    edit_manifest(&dir, |m| {
+        m["files"]["../escape"] = serde_json::json!({ "sha256": "00", "bytes": 0 });
+    });
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::InvalidFileName { name }) if name == "../escape"
+    ));
+}
+
+#[test]
+fn current_pointer_states() {
+    let root = tempfile::tempdir().unwrap();
+    assert_eq!(current_version(root.path()).unwrap(), None);
+    assert!(matches!(
+        Artifact::load_current(root.path()),
+        Err(Error::NoCurrentVersion { .. })
+    ));
+    std::fs::write(root.path().join(CURRENT_FILE), "../../etc\n").unwrap();
+    assert!(matches!(
+        current_version(root.path()),
+        Err(Error::InvalidPointer { .. })
+    ));
+    // A pointer to a version that is not there.
+    std::fs::write(root.path().join(CURRENT_FILE), "v9\n").unwrap();
+    assert!(matches!(
+        Artifact::load_current(root.path()),
+        Err(Error::MissingFile { .. })
+    ));
+}

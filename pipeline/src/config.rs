@@ -1,0 +1,266 @@
+//! What a pipeline run does: [`RunConfig`] and its parts.
+
+use std::path::{Path, PathBuf};
+
+use datasets::loader::LoadOptions;
+use datasets::synthetic::SyntheticConfig;
+use models::als::AlsParams;
+use models::ann::AnnConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::tune::TuneGrid;
+
+/// Where the interactions come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DatasetSource {
+    /// MovieLens-100K under `<data_dir>/datasets/ml-100k/`, fetched first when it is missing (so the
+    /// README's first command works on a fresh machine).
+    Ml100k,
+    /// The seeded synthetic social network, generated in memory; its views, likes and comments become
+    /// interactions weighted by event type.
+    Synthetic(SyntheticConfig),
+    /// An interaction log (CSV, TSV or Parquet) read by `datasets::loader`.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Format, column names and bad-row policy.
+        options: LoadOptions,
+    },
+}
+
+impl DatasetSource {
+    /// A short human description (`ml-100k`, `synthetic`, or the path).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Ml100k => "ml-100k".to_owned(),
+            Self::Synthetic(_) => "synthetic".to_owned(),
+            Self::File { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
+/// The weight each training interaction gets (ALS confidence is `1 + alpha * weight`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weighting {
+    /// Every interaction weighs 1: the protocol's "every rating is a positive interaction". The default.
+    #[default]
+    Binary,
+    /// The rating or event weight from the data.
+    Raw,
+}
+
+/// How duplicate (user, item) pairs are merged before the split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupPolicy {
+    /// `SumWeights` for the synthetic social events (a view, a like and a comment on one post are one
+    /// stronger interaction), `KeepLatest` for every other source. The default.
+    #[default]
+    Auto,
+    /// Keep the latest interaction of each pair (the protocol's rule for ratings).
+    KeepLatest,
+    /// Sum the weights and keep the latest timestamp.
+    SumWeights,
+}
+
+/// Everything a pipeline run needs.
+///
+/// `Default` gives: the synthetic data set with its default config, data under `data`, models under
+/// `<data_dir>/models`, `AlsParams::default()`, no tuning (with [`TuneGrid::default`] ready), no export,
+/// `AnnConfig::default()`, K = 10, ANN recall measured on 1,000 users, no rating filter, binary
+/// weights, automatic dedup, and progress bars on (they are hidden anyway when stderr is not a
+/// terminal).
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The interactions to train on.
+    pub dataset: DatasetSource,
+    /// The data directory: MovieLens is fetched into `<data_dir>/datasets/`, models go to
+    /// `<data_dir>/models/` unless `models_dir` says otherwise.
+    pub data_dir: PathBuf,
+    /// Where versions are published; `None` means `<data_dir>/models`.
+    pub models_dir: Option<PathBuf>,
+    /// The ALS hyper-parameters (the base of the grid when tuning: its iterations, CG steps, seed and
+    /// solver are kept). The seed also seeds the ANN recall sample.
+    pub als: AlsParams,
+    /// Choose factors, regularization and alpha on the validation split by NDCG@K.
+    pub tune: bool,
+    /// The grid searched when `tune` is set.
+    pub grid: TuneGrid,
+    /// Write `train.tsv`, `test.tsv` and `recs.tsv` into this directory.
+    pub export: Option<PathBuf>,
+    /// The HNSW index parameters.
+    pub ann: AnnConfig,
+    /// The cut-off K of every reported metric and of `recs.tsv` (default 10).
+    pub k: usize,
+    /// How many users (sampled with the seed) the ANN recall is measured on (default 1,000; all users
+    /// when there are fewer).
+    pub ann_recall_users: usize,
+    /// Keep only interactions with weight >= this, before the dedup and the split (the protocol's
+    /// `r>=4` variant is `Some(4.0)`).
+    pub min_rating: Option<f32>,
+    /// What the model is trained on: binary interactions or the raw weights.
+    pub weighting: Weighting,
+    /// How duplicate (user, item) pairs are merged.
+    pub dedup: DedupPolicy,
+    /// Draw progress bars on stderr (only when it is a terminal).
+    pub show_progress: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetSource::Synthetic(SyntheticConfig::default()),
+            data_dir: PathBuf::from("data"),
+            models_dir: None,
+            als: AlsParams::default(),
+            tune: false,
+            grid: TuneGrid::default(),
+            export: None,
+            ann: AnnConfig::default(),
+            k: 10,
+            ann_recall_users: 1000,
+            min_rating: None,
+            weighting: Weighting::default(),
+            dedup: DedupPolicy::default(),
+            show_progress: true,
+        }
+    }
+}
+
+impl RunConfig {
+    /// The directory versions are published into.
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Checks the fields the pipeline itself owns (the models crate checks `als` and `ann`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the field: `k` or `ann_recall_users` of 0, a non-finite
+    /// `min_rating`, or an empty axis in `grid` when `tune` is set.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |field: &'static str, reason: &str| {
+            Err(Error::InvalidConfig {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.k == 0 {
+            return invalid("k", "must be at least 1");
+        }
+        if self.ann_recall_users == 0 {
+            return invalid("ann_recall_users", "must be at least 1");
+        }
+        if let Some(m) = self.min_rating
+            && !m.is_finite()
+        {
+            return invalid("min_rating", "must be a finite number");
+        }
+        if self.tune {
+            self.grid.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The dedup rule this run applies.
+    pub fn effective_dedup(&self) -> datasets::split::Dedup {
+        use datasets::split::Dedup;
+        match (self.dedup, &self.dataset) {
+            (DedupPolicy::KeepLatest, _) => Dedup::KeepLatest,
+            (DedupPolicy::SumWeights, _) => Dedup::SumWeights,
+            (DedupPolicy::Auto, DatasetSource::Synthetic(_)) => Dedup::SumWeights,
+            (DedupPolicy::Auto, _) => Dedup::KeepLatest,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_models_dir_defaults_under_data_dir() {
+        let c = RunConfig {
+            data_dir: PathBuf::from("/tmp/x"),
+            ..RunConfig::default()
+        };
+        c.validate().unwrap();
+        assert_eq!(c.models_dir(), PathBuf::from("/tmp/x/models"));
+        assert_eq!(c.k, 10);
+        assert_eq!(c.ann_recall_users, 1000);
+        let c = RunConfig {
+            models_dir: Some(PathBuf::from("/m")),
+            ..c
+        };
+        assert_eq!(c.models_dir(), PathBuf::from("/m"));
+    }
+
+    #[test]
+    fn rejects_zero_k() {
+        let c = RunConfig {
+            k: 0,
+            ..RunConfig::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig { field: "k", .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_zero_ann_users() {
+        let c = RunConfig {
+            ann_recall_users: 0,
+            ..RunConfig::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig {
+                field: "ann_recall_users",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn rejects_non_finite_min_rating() {
+        let c = RunConfig {
+            min_rating: Some(f32::NAN),
+            ..RunConfig::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig {
+                field: "min_rating",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn rejects_empty_grid_only_when_tuning() {
+        let mut c = RunConfig {
+            grid: TuneGrid {
+                alpha: vec![],
+                ..TuneGrid::default()
+            },
+            ..RunConfig::default()
+        };
+        c.validate().unwrap();
+        c.tune = true;
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig { field: "grid", .. })
+        ));
+    }
+}

@@ -1,0 +1,233 @@
+//! `report.md`: the run report for people.
+
+use std::fmt::Write as _;
+
+use super::{ANN_PLOT, Comparison, OBJECTIVE_PLOT, RECALL_PLOT, Report};
+
+/// Recall@K values listed in the Markdown table (the plot has all of 1..=50).
+const CURVE_POINTS: &[usize] = &[1, 5, 10, 20, 50];
+
+/// `+12.3 %`, or `n/a` without a value.
+fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_owned(), |x| format!("{:+.1} %", 100.0 * x))
+}
+
+/// The headline sentence about the baseline.
+fn headline(c: &Comparison) -> String {
+    let verdict = if c.absolute > 0.0 {
+        "beats"
+    } else {
+        "does not beat"
+    };
+    format!(
+        "ALS {verdict} MostPopular on {}: {:.4} vs {:.4} ({:+.4}, {} relative).",
+        c.metric,
+        c.model,
+        c.most_popular,
+        c.absolute,
+        percent(c.relative)
+    )
+}
+
+/// Renders the report as Markdown.
+pub fn to_markdown(r: &Report) -> String {
+    let mut s = String::new();
+    // Writing to a String cannot fail, so the results of `writeln!` are ignored.
+    let _ = write_all(&mut s, r);
+    s
+}
+
+fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
+    let ev = &r.evaluation;
+    writeln!(s, "# Pipeline run `{}`\n", r.version)?;
+    writeln!(s, "- created: {}", r.created_at)?;
+    writeln!(s, "- artifact: `{}`", r.artifact_dir.display())?;
+    writeln!(s, "- data: {}", r.dataset.source)?;
+    if let Some(c) = ev.comparison.first() {
+        writeln!(s, "\n**{}**", headline(c))?;
+    }
+
+    writeln!(s, "\n## Test metrics (K = {})\n", ev.k)?;
+    writeln!(
+        s,
+        "Users evaluated: {} ({} the model could not score, counted as zeros). The full catalog of {} \
+         items is ranked, without each user's train items.\n",
+        ev.model.metrics.users, ev.model.metrics.unscored_users, ev.model.metrics.catalog_size
+    )?;
+    writeln!(s, "| metric | ALS | MostPopular | difference | relative |")?;
+    writeln!(s, "|---|---:|---:|---:|---:|")?;
+    for c in &ev.comparison {
+        writeln!(
+            s,
+            "| {} | {:.4} | {:.4} | {:+.4} | {} |",
+            c.metric,
+            c.model,
+            c.most_popular,
+            c.absolute,
+            percent(c.relative)
+        )?;
+    }
+    writeln!(
+        s,
+        "\nScoring every evaluated user took {:.3} s (ALS) and {:.3} s (MostPopular).\n",
+        ev.model.scoring_seconds, ev.most_popular.scoring_seconds
+    )?;
+    writeln!(s, "| K | recall@K ALS | recall@K MostPopular |")?;
+    writeln!(s, "|---:|---:|---:|")?;
+    for &k in CURVE_POINTS {
+        if let (Some(m), Some(p)) = (
+            ev.model.recall_curve.get(k - 1),
+            ev.most_popular.recall_curve.get(k - 1),
+        ) {
+            writeln!(s, "| {k} | {m:.4} | {p:.4} |")?;
+        }
+    }
+    writeln!(s, "\n![Recall@K]({RECALL_PLOT})")?;
+
+    let d = &r.data;
+    writeln!(s, "\n## Data\n")?;
+    writeln!(s, "| | |")?;
+    writeln!(s, "|---|---:|")?;
+    if let Some(p) = &r.dataset.path {
+        writeln!(s, "| file | `{}` |", p.display())?;
+    }
+    let rows: [(&str, String); 14] = [
+        ("rows loaded", d.rows_loaded.to_string()),
+        ("malformed rows skipped", d.skipped_rows.to_string()),
+        (
+            "rows below min_rating",
+            match r.dataset.min_rating {
+                Some(m) => format!("{} (min_rating {m})", d.below_min_rating),
+                None => "no filter".to_owned(),
+            },
+        ),
+        (
+            "duplicate pairs merged",
+            format!("{} ({})", d.duplicates_merged, r.dataset.dedup),
+        ),
+        ("users", d.users.to_string()),
+        ("items (catalog)", d.items.to_string()),
+        ("interactions", d.interactions.to_string()),
+        ("density", format!("{:.4} %", 100.0 * d.density)),
+        ("train interactions", d.train_interactions.to_string()),
+        ("test interactions", d.test_interactions.to_string()),
+        ("users with test items", d.evaluated_users.to_string()),
+        ("items only in test", d.test_only_items.to_string()),
+        (
+            "weighting",
+            format!("{:?}", r.dataset.weighting).to_lowercase(),
+        ),
+        (
+            "data fingerprint",
+            format!("`{}`", r.dataset.data_fingerprint),
+        ),
+    ];
+    for (name, value) in rows {
+        writeln!(s, "| {name} | {value} |")?;
+    }
+
+    let t = &r.training;
+    let p = &t.params;
+    writeln!(s, "\n## Model\n")?;
+    writeln!(
+        s,
+        "Implicit ALS: factors {}, regularization {}, alpha {}, iterations {}, CG steps {}, {} solver, \
+         seed {}.",
+        p.factors,
+        p.regularization,
+        p.alpha,
+        p.iterations,
+        p.cg_steps,
+        if p.exact {
+            "Cholesky"
+        } else {
+            "conjugate-gradient"
+        },
+        p.seed
+    )?;
+    if let Some(tuning) = &r.tuning {
+        writeln!(
+            s,
+            "\nChosen by NDCG@{} on the validation split ({} fit / {} validation interactions, {} users); \
+             ties go to the earlier grid point.\n",
+            tuning.k,
+            tuning.fit_interactions,
+            tuning.validation_interactions,
+            tuning.validation_users
+        )?;
+        writeln!(
+            s,
+            "| factors | regularization | alpha | NDCG@{0} | recall@{0} | seconds | |",
+            tuning.k
+        )?;
+        writeln!(s, "|---:|---:|---:|---:|---:|---:|---|")?;
+        for (i, c) in tuning.candidates.iter().enumerate() {
+            writeln!(
+                s,
+                "| {} | {} | {} | {:.4} | {:.4} | {:.2} | {} |",
+                c.factors,
+                c.regularization,
+                c.alpha,
+                c.ndcg,
+                c.recall,
+                c.seconds,
+                if i == tuning.best { "**best**" } else { "" }
+            )?;
+        }
+    }
+    writeln!(s, "\n## Training\n")?;
+    writeln!(
+        s,
+        "{} iterations in {:.2} s; final training loss {} (confidence-weighted squared error plus \
+         regularisation, divided by the total confidence, as the `implicit` library reports it).",
+        t.objective.len(),
+        t.seconds,
+        t.objective
+            .last()
+            .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.6e}"))
+    )?;
+    writeln!(s, "\n![Training loss]({OBJECTIVE_PLOT})")?;
+
+    let a = &r.ann;
+    let m = &a.measurement;
+    writeln!(s, "\n## ANN index\n")?;
+    writeln!(
+        s,
+        "HNSW (max_connections {}, ef_construction {}, ef_search {}), built in {:.2} s. Recall@{} against \
+         brute force on {} sampled users, their train items excluded: **{:.4}** at ef_search {}.\n",
+        a.config.max_connections,
+        a.config.ef_construction,
+        a.config.ef_search,
+        a.build_seconds,
+        m.k,
+        m.users_sampled,
+        m.recall,
+        a.config.ef_search
+    )?;
+    writeln!(s, "| ef | recall@{} | queries/s (1 thread) |", m.k)?;
+    writeln!(s, "|---:|---:|---:|")?;
+    for pt in &m.sweep {
+        writeln!(
+            s,
+            "| {} | {:.4} | {:.0} |",
+            pt.ef, pt.recall, pt.queries_per_second
+        )?;
+    }
+    writeln!(s, "| exact | 1.0000 | {:.0} |", m.exact_queries_per_second)?;
+    writeln!(s, "\n![ANN recall]({ANN_PLOT})")?;
+
+    writeln!(s, "\n## Timings\n")?;
+    writeln!(s, "| stage | seconds |")?;
+    writeln!(s, "|---|---:|")?;
+    for st in &r.timings {
+        writeln!(s, "| {} | {:.3} |", st.stage, st.seconds)?;
+    }
+    if let Some(e) = &r.export {
+        writeln!(s, "\n## Export\n")?;
+        writeln!(s, "Written to `{}`:", e.dir.display())?;
+        for f in &e.files {
+            writeln!(s, "- `{}`", f.display())?;
+        }
+    }
+    Ok(())
+}

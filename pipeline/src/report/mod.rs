@@ -1,0 +1,431 @@
+//! The run report: `report.json` (the [`Report`] struct), `report.md` and SVG plots.
+//!
+//! The report holds timings, so it is published as unchecksummed extra files; the reproducible subset
+//! (metrics and ANN recall, no timings) goes into the manifest through [`manifest_metrics`].
+
+mod markdown;
+pub mod plots;
+
+use std::path::PathBuf;
+
+use models::als::AlsParams;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Weighting;
+use crate::error::Result;
+use crate::evaluate::ModelScores;
+use crate::index::AnnReport;
+use crate::metrics::Metrics;
+use crate::tune::TuneOutcome;
+
+pub use markdown::to_markdown;
+
+/// The version of the report's JSON layout.
+pub const REPORT_VERSION: u32 = 1;
+/// The JSON report's file name.
+pub const JSON_FILE: &str = "report.json";
+/// The Markdown report's file name.
+pub const MARKDOWN_FILE: &str = "report.md";
+/// The training-objective plot's file name.
+pub const OBJECTIVE_PLOT: &str = "objective.svg";
+/// The recall-curve plot's file name.
+pub const RECALL_PLOT: &str = "recall_at_k.svg";
+/// The ANN recall plot's file name.
+pub const ANN_PLOT: &str = "ann_recall.svg";
+
+/// Where the data came from and how it was prepared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// `ml-100k`, `synthetic` or the path given.
+    pub source: String,
+    /// The file read, when there is one.
+    pub path: Option<PathBuf>,
+    /// The rating filter applied before the split.
+    pub min_rating: Option<f32>,
+    /// How duplicates were merged (`keep_latest` or `sum_weights`).
+    pub dedup: String,
+    /// What the model was trained on.
+    pub weighting: Weighting,
+    /// SHA-256 of the canonical training data (see [`crate::publish`]).
+    pub data_fingerprint: String,
+}
+
+/// Sizes of the data at each step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataStats {
+    /// Valid rows read.
+    pub rows_loaded: usize,
+    /// Malformed rows skipped by the loader.
+    pub skipped_rows: usize,
+    /// Rows dropped by `min_rating`.
+    pub below_min_rating: usize,
+    /// Rows merged into another of the same (user, item) pair.
+    pub duplicates_merged: usize,
+    /// Distinct users.
+    pub users: usize,
+    /// Distinct items: the catalog.
+    pub items: usize,
+    /// Interactions after the dedup.
+    pub interactions: usize,
+    /// interactions / (users × items).
+    pub density: f64,
+    /// Interactions in the train part.
+    pub train_interactions: usize,
+    /// Interactions in the test part.
+    pub test_interactions: usize,
+    /// Users with at least one test item.
+    pub evaluated_users: usize,
+    /// Catalog items that appear only in the test part.
+    pub test_only_items: usize,
+}
+
+/// The training stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// The parameters the final model was trained with.
+    pub params: AlsParams,
+    /// The training loss after each iteration (`AlsModel::loss_history`).
+    pub objective: Vec<f64>,
+    /// Training wall time in seconds.
+    pub seconds: f64,
+}
+
+/// How the model compares with MostPopular on one metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The metric (`recall@10`, …).
+    pub metric: String,
+    /// The model's value.
+    pub model: f64,
+    /// MostPopular's value.
+    pub most_popular: f64,
+    /// model − most_popular.
+    pub absolute: f64,
+    /// model / most_popular − 1 (`None` when MostPopular scores 0).
+    pub relative: Option<f64>,
+}
+
+impl Comparison {
+    /// Compares one metric.
+    pub fn new(metric: String, model: f64, most_popular: f64) -> Self {
+        Self {
+            metric,
+            model,
+            most_popular,
+            absolute: model - most_popular,
+            relative: (most_popular > 0.0).then(|| model / most_popular - 1.0),
+        }
+    }
+}
+
+/// The comparison table of every metric at K.
+pub fn compare(model: &Metrics, popular: &Metrics) -> Vec<Comparison> {
+    let k = model.k;
+    [
+        ("ndcg", model.ndcg, popular.ndcg),
+        ("recall", model.recall, popular.recall),
+        ("precision", model.precision, popular.precision),
+        ("hit_rate", model.hit_rate, popular.hit_rate),
+        ("coverage", model.coverage, popular.coverage),
+    ]
+    .into_iter()
+    .map(|(name, m, p)| Comparison::new(format!("{name}@{k}"), m, p))
+    .collect()
+}
+
+/// The test-split evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationReport {
+    /// The cut-off K.
+    pub k: usize,
+    /// The model.
+    pub model: ModelScores,
+    /// The MostPopular baseline on the same split.
+    pub most_popular: ModelScores,
+    /// Model vs MostPopular, metric by metric.
+    pub comparison: Vec<Comparison>,
+}
+
+/// Wall time of one stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageTiming {
+    /// The stage.
+    pub stage: String,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+/// What `--export` wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportInfo {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The files.
+    pub files: Vec<PathBuf>,
+}
+
+/// The content of `report.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`REPORT_VERSION`].
+    pub report_version: u32,
+    /// The artifact version.
+    pub version: String,
+    /// When the run started (RFC 3339, UTC).
+    pub created_at: String,
+    /// The published artifact's directory.
+    pub artifact_dir: PathBuf,
+    /// The data source.
+    pub dataset: DatasetInfo,
+    /// Data sizes.
+    pub data: DataStats,
+    /// The grid search, when `--tune` was given.
+    pub tuning: Option<TuneOutcome>,
+    /// The final training.
+    pub training: TrainingInfo,
+    /// Test metrics, model vs MostPopular.
+    pub evaluation: EvaluationReport,
+    /// The ANN index.
+    pub ann: AnnReport,
+    /// Wall time per stage, in order (the publish stage itself is logged, not reported: the report is
+    /// part of what it publishes).
+    pub timings: Vec<StageTiming>,
+    /// The exports, when `--export` was given.
+    pub export: Option<ExportInfo>,
+    /// The plot files in the artifact.
+    pub plots: Vec<String>,
+}
+
+/// The reproducible metrics for the manifest: test metrics of both models and ANN recall, no timings.
+pub fn manifest_metrics(report: &Report) -> serde_json::Value {
+    let ev = &report.evaluation;
+    serde_json::json!({
+        "k": ev.k,
+        "test": {
+            "model": ev.model.metrics,
+            "most_popular": ev.most_popular.metrics,
+        },
+        "ann": {
+            "recall": report.ann.measurement.recall,
+            "k": report.ann.measurement.k,
+            "ef_search": report.ann.config.ef_search,
+            "users_sampled": report.ann.measurement.users_sampled,
+        },
+        "tuned": report.tuning.is_some(),
+        "weighting": report.dataset.weighting,
+    })
+}
+
+/// The report's files: `report.json`, `report.md` and the plots, as (name, bytes).
+///
+/// # Errors
+///
+/// [`crate::Error::Json`] or [`crate::Error::Plot`] if a file cannot be produced.
+pub fn render(report: &Report) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut json = serde_json::to_vec_pretty(report)?;
+    json.push(b'\n');
+    let ann_points: Vec<(usize, f64)> = report
+        .ann
+        .measurement
+        .sweep
+        .iter()
+        .map(|p| (p.ef, p.recall))
+        .collect();
+    Ok(vec![
+        (JSON_FILE.to_owned(), json),
+        (MARKDOWN_FILE.to_owned(), to_markdown(report).into_bytes()),
+        (
+            OBJECTIVE_PLOT.to_owned(),
+            plots::objective_svg(&report.training.objective)?.into_bytes(),
+        ),
+        (
+            RECALL_PLOT.to_owned(),
+            plots::recall_curve_svg(
+                &report.evaluation.model.recall_curve,
+                &report.evaluation.most_popular.recall_curve,
+            )?
+            .into_bytes(),
+        ),
+        (
+            ANN_PLOT.to_owned(),
+            plots::ann_recall_svg(&ann_points, report.ann.measurement.k)?.into_bytes(),
+        ),
+    ])
+}
+
+/// The plot file names [`render`] produces.
+pub fn plot_files() -> Vec<String> {
+    [OBJECTIVE_PLOT, RECALL_PLOT, ANN_PLOT]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::evaluate::ModelScores;
+    use crate::index::{AnnMeasurement, SweepPoint};
+
+    fn metrics(k: usize, scale: f64) -> Metrics {
+        Metrics {
+            k,
+            users: 100,
+            unscored_users: 1,
+            recall: 0.2 * scale,
+            precision: 0.1 * scale,
+            hit_rate: 0.5 * scale,
+            ndcg: 0.25 * scale,
+            coverage: 0.3 * scale,
+            catalog_size: 1000,
+        }
+    }
+
+    /// A report with made-up numbers.
+    pub(crate) fn sample_report() -> Report {
+        let scores = |scale: f64| ModelScores {
+            metrics: metrics(10, scale),
+            recall_curve: (1..=50).map(|k| scale * k as f64 / 100.0).collect(),
+            scoring_seconds: 0.5,
+        };
+        let model = scores(1.0);
+        let most_popular = scores(0.5);
+        Report {
+            report_version: REPORT_VERSION,
+            version: "20261125T173000Z-0123abcd".into(),
+            created_at: "2026-11-25T17:30:00Z".into(),
+            artifact_dir: "/data/models/20261125T173000Z-0123abcd".into(),
+            dataset: DatasetInfo {
+                source: "ml-100k".into(),
+                path: Some("/data/datasets/ml-100k/ml-100k.inter".into()),
+                min_rating: None,
+                dedup: "keep_latest".into(),
+                weighting: Weighting::Binary,
+                data_fingerprint: "ab".repeat(32),
+            },
+            data: DataStats {
+                rows_loaded: 1000,
+                skipped_rows: 2,
+                below_min_rating: 0,
+                duplicates_merged: 3,
+                users: 10,
+                items: 200,
+                interactions: 997,
+                density: 0.4985,
+                train_interactions: 800,
+                test_interactions: 197,
+                evaluated_users: 10,
+                test_only_items: 4,
+            },
+            tuning: None,
+            training: TrainingInfo {
+                params: AlsParams::default(),
+                objective: vec![10.0, 5.0, 4.5],
+                seconds: 1.25,
+            },
+            evaluation: EvaluationReport {
+                k: 10,
+                comparison: compare(&model.metrics, &most_popular.metrics),
+                model,
+                most_popular,
+            },
+            ann: crate::index::AnnReport {
+                config: models::ann::AnnConfig::default(),
+                build_seconds: 0.75,
+                measurement: AnnMeasurement {
+                    k: 10,
+                    users_sampled: 10,
+                    recall: 0.987,
+                    sweep: vec![SweepPoint {
+                        ef: 16,
+                        recall: 0.9,
+                        queries_per_second: 1e4,
+                    }],
+                    exact_queries_per_second: 2e3,
+                },
+            },
+            timings: vec![StageTiming {
+                stage: "train".into(),
+                seconds: 1.25,
+            }],
+            export: None,
+            plots: plot_files(),
+        }
+    }
+
+    /// Every object key in a JSON value, recursively.
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    out.push(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let r = sample_report();
+        let json = serde_json::to_string(&r).unwrap();
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn manifest_metrics_hold_no_timings() {
+        let v = manifest_metrics(&sample_report());
+        let mut all = Vec::new();
+        keys(&v, &mut all);
+        assert!(all.iter().all(|k| !k.contains("second")), "{all:?}");
+        assert_eq!(v["test"]["model"]["ndcg"], 0.25);
+        assert_eq!(v["ann"]["recall"], 0.987);
+    }
+
+    #[test]
+    fn render_produces_the_documented_files() {
+        let files = render(&sample_report()).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                JSON_FILE,
+                MARKDOWN_FILE,
+                OBJECTIVE_PLOT,
+                RECALL_PLOT,
+                ANN_PLOT
+            ]
+        );
+        let json: Report = serde_json::from_slice(&files[0].1).unwrap();
+        assert_eq!(json, sample_report());
+    }
+
+    #[test]
+    fn markdown_has_the_headline_and_the_tables() {
+        let md = to_markdown(&sample_report());
+        assert!(md.starts_with("# Pipeline run `20261125T173000Z-0123abcd`"));
+        assert!(
+            md.contains(
+                "ALS beats MostPopular on ndcg@10: 0.2500 vs 0.1250 (+0.1250, +100.0 % relative)."
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| recall@10 | 0.2000 | 0.1000 | +0.1000 | +100.0 % |"));
+        assert!(md.contains("| malformed rows skipped | 2 |"));
+        assert!(md.contains("| density | 49.8500 % |"));
+        assert!(md.contains("| 10 | 0.1000 | 0.0500 |"));
+        assert!(md.contains("**0.9870** at ef_search"));
+        assert!(md.contains("![Recall@K](recall_at_k.svg)"));
+        assert!(!md.contains("## Export"));
+    }
+
+    #[test]
+    fn comparison_by_hand() {
+        let c = Comparison::new("ndcg@10".into(), 0.3, 0.2);
+        assert!((c.absolute - 0.1).abs() < 1e-12);
+        assert!((c.relative.unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(Comparison::new("x".into(), 0.3, 0.0).relative, None);
+    }
+}

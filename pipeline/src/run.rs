@@ -1,0 +1,310 @@
+//! The whole run: load → split → (tune) → train → evaluate → (export) → index → report → publish.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use models::als::{AlsModel, AlsParams};
+use models::popular::MostPopular;
+use time::OffsetDateTime;
+
+use crate::config::{RunConfig, Weighting};
+use crate::error::{Error, Result};
+use crate::evaluate::{self, Evaluation};
+use crate::export::{self, ExportInput};
+use crate::index;
+use crate::load::{self, LoadedData};
+use crate::publish::{self, PublishInput};
+use crate::report::{
+    self, DataStats, DatasetInfo, EvaluationReport, ExportInfo, Report, StageTiming, TrainingInfo,
+};
+use crate::split::{self, PreparedData};
+use crate::train;
+use crate::tune;
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The published version's directory.
+    pub artifact_dir: PathBuf,
+    /// The version name.
+    pub version: String,
+    /// The report (the content of `report.json`).
+    pub report: Report,
+}
+
+/// Stage timings, logged as they complete.
+#[derive(Debug, Default)]
+struct Timings(Vec<StageTiming>);
+
+impl Timings {
+    /// Runs `f` as stage `stage`, logging and recording its wall time.
+    fn stage<T>(&mut self, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        tracing::info!(stage, "stage started");
+        let start = Instant::now();
+        let out = f()?;
+        let seconds = start.elapsed().as_secs_f64();
+        tracing::info!(stage, seconds, "stage finished");
+        self.0.push(StageTiming {
+            stage: stage.to_owned(),
+            seconds,
+        });
+        Ok(out)
+    }
+}
+
+/// Loads and splits the data of `config` (stages 1 and 2), for callers that want to score models
+/// without publishing (benches, comparisons with other libraries).
+///
+/// # Errors
+///
+/// As [`load::load`] and [`split::prepare`]; [`Error::NothingToEvaluate`] if the test split is empty.
+pub fn prepare(config: &RunConfig) -> Result<(LoadedData, PreparedData)> {
+    config.validate()?;
+    let loaded = load::load(config)?;
+    let prepared = split::prepare(&loaded.frame)?;
+    if prepared.test.is_empty() {
+        return Err(Error::NothingToEvaluate { split: "test" });
+    }
+    Ok((loaded, prepared))
+}
+
+/// Trains ALS with `params` on the train part and evaluates it beside MostPopular on the test part at
+/// cut-off `k`: stages 4 and 5 without the side effects. Returns the model, the training time in
+/// seconds and the evaluation.
+///
+/// # Errors
+///
+/// [`Error::Model`] if the parameters are invalid or training fails.
+pub fn fit_and_evaluate(
+    prepared: &PreparedData,
+    params: &AlsParams,
+    weighting: Weighting,
+    k: usize,
+    show_progress: bool,
+) -> Result<(AlsModel, f64, Evaluation)> {
+    let matrix = prepared.train_matrix(weighting)?;
+    let start = Instant::now();
+    let model = train::fit(&matrix, params, show_progress)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let popular = MostPopular::fit(&matrix);
+    let evaluation = evaluate::evaluate(&model, &popular, &prepared.eval_split(), k, show_progress);
+    Ok((model, seconds, evaluation))
+}
+
+/// Runs the whole pipeline and publishes a new version.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] for a bad configuration; otherwise the error of the failing stage.
+pub fn run(config: &RunConfig) -> Result<RunOutcome> {
+    config.validate()?;
+    let started = OffsetDateTime::now_utc();
+    let show = config.show_progress;
+    let k = config.k;
+    let mut timings = Timings::default();
+
+    let loaded = timings.stage("load", || load::load(config))?;
+    let prepared = timings.stage("split", || split::prepare(&loaded.frame))?;
+    if prepared.test.is_empty() {
+        return Err(Error::NothingToEvaluate { split: "test" });
+    }
+    let eval_split = prepared.eval_split();
+
+    let tuning = if config.tune {
+        Some(timings.stage("tune", || {
+            let validation = prepared.validation(config.weighting)?;
+            tune::search(&validation, &config.als, &config.grid, k, show)
+        })?)
+    } else {
+        None
+    };
+    let params = tuning
+        .as_ref()
+        .map_or_else(|| config.als.clone(), |t| t.best_params.clone());
+
+    let matrix = prepared.train_matrix(config.weighting)?;
+    let train_start = Instant::now();
+    let model = timings.stage("train", || train::fit(&matrix, &params, show))?;
+    let train_seconds = train_start.elapsed().as_secs_f64();
+    let popular = MostPopular::fit(&matrix);
+
+    let evaluation = timings.stage("evaluate", || {
+        Ok(evaluate::evaluate(&model, &popular, &eval_split, k, show))
+    })?;
+    tracing::info!(
+        ndcg = evaluation.model.metrics.ndcg,
+        recall = evaluation.model.metrics.recall,
+        popular_ndcg = evaluation.most_popular.metrics.ndcg,
+        k,
+        "test metrics"
+    );
+
+    let export = match &config.export {
+        Some(dir) => Some(timings.stage("export", || {
+            let files = export::export(
+                dir,
+                &ExportInput {
+                    users: &prepared.users,
+                    items: &prepared.items,
+                    train: &prepared.train,
+                    test: &prepared.test,
+                    rankings: &evaluation.model_rankings,
+                    k,
+                },
+            )?;
+            Ok(ExportInfo {
+                dir: dir.clone(),
+                files,
+            })
+        })?),
+        None => None,
+    };
+
+    let build_start = Instant::now();
+    let ann_index = timings.stage("index build", || {
+        index::build(model.item_factors.view(), &config.ann, show)
+    })?;
+    let build_seconds = build_start.elapsed().as_secs_f64();
+    let measurement = timings.stage("index recall", || {
+        let users = index::sample_users(
+            &eval_split.train_items,
+            config.ann_recall_users,
+            params.seed,
+        );
+        Ok(index::measure(
+            &ann_index,
+            model.user_factors.view(),
+            model.item_factors.view(),
+            &eval_split.train_items,
+            &users,
+            k,
+        ))
+    })?;
+    tracing::info!(
+        recall = measurement.recall,
+        k,
+        "ann recall against brute force"
+    );
+
+    let report_start = Instant::now();
+    let fingerprint = publish::data_fingerprint(
+        &prepared.users,
+        &prepared.items,
+        &prepared.train,
+        config.weighting,
+    );
+    let models_dir = config.models_dir();
+    let version = publish::unique_version(
+        &models_dir,
+        publish::version_name(started, &fingerprint, &params, &config.ann)?,
+    );
+    let artifact_dir = models_dir.join(&version);
+    let comparison = report::compare(&evaluation.model.metrics, &evaluation.most_popular.metrics);
+    let mut report = Report {
+        report_version: report::REPORT_VERSION,
+        version: version.clone(),
+        created_at: publish::rfc3339(started)?,
+        artifact_dir: artifact_dir.clone(),
+        dataset: DatasetInfo {
+            source: loaded.source.clone(),
+            path: loaded.path.clone(),
+            min_rating: config.min_rating,
+            dedup: dedup_name(config),
+            weighting: config.weighting,
+            data_fingerprint: fingerprint.clone(),
+        },
+        data: data_stats(&loaded, &prepared, eval_split.evaluated_users()),
+        tuning,
+        training: TrainingInfo {
+            params: params.clone(),
+            objective: model.loss_history.clone(),
+            seconds: train_seconds,
+        },
+        evaluation: EvaluationReport {
+            k,
+            model: evaluation.model.clone(),
+            most_popular: evaluation.most_popular.clone(),
+            comparison,
+        },
+        ann: index::AnnReport {
+            config: config.ann.clone(),
+            build_seconds,
+            measurement,
+        },
+        timings: Vec::new(),
+        export,
+        plots: report::plot_files(),
+    };
+    // The report cannot contain the time it takes to render itself: that is logged instead.
+    report.timings = timings.0;
+    let extra_files = report::render(&report)?;
+    tracing::info!(
+        stage = "report",
+        seconds = report_start.elapsed().as_secs_f64(),
+        "report rendered"
+    );
+
+    let publish_start = Instant::now();
+    let published = publish::publish(
+        &models_dir,
+        PublishInput {
+            version: &version,
+            created_at: &report.created_at,
+            fingerprint: &fingerprint,
+            users: &prepared.users,
+            items: &prepared.items,
+            train_interactions: prepared.train.len(),
+            model: &model,
+            popularity: popular.counts(),
+            index: &ann_index,
+            ann: &config.ann,
+            metrics: report::manifest_metrics(&report),
+            extra_files: &extra_files,
+        },
+    )?;
+    tracing::info!(
+        stage = "publish",
+        seconds = publish_start.elapsed().as_secs_f64(),
+        dir = %published.display(),
+        version,
+        "published"
+    );
+    Ok(RunOutcome {
+        artifact_dir: published,
+        version,
+        report,
+    })
+}
+
+/// The dedup rule's name in the report.
+fn dedup_name(config: &RunConfig) -> String {
+    match config.effective_dedup() {
+        datasets::split::Dedup::KeepLatest => "keep_latest".to_owned(),
+        datasets::split::Dedup::SumWeights => "sum_weights".to_owned(),
+    }
+}
+
+/// The data section of the report.
+fn data_stats(loaded: &LoadedData, prepared: &PreparedData, evaluated_users: usize) -> DataStats {
+    let users = prepared.users.len();
+    let items = prepared.items.len();
+    let interactions = prepared.train.len() + prepared.test.len();
+    DataStats {
+        rows_loaded: loaded.rows_loaded,
+        skipped_rows: loaded.skipped_rows,
+        below_min_rating: loaded.below_min_rating,
+        duplicates_merged: loaded.duplicates_merged,
+        users,
+        items,
+        interactions,
+        density: if users * items == 0 {
+            0.0
+        } else {
+            interactions as f64 / (users as f64 * items as f64)
+        },
+        train_interactions: prepared.train.len(),
+        test_interactions: prepared.test.len(),
+        evaluated_users,
+        test_only_items: prepared.test_only_items(),
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the pipeline: whole runs on small data.
+
+mod data;
+mod determinism;
+mod export;
+mod files;
+mod ml100k;
+mod runs;

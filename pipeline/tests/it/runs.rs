@@ -1,0 +1,191 @@
+//! Whole runs: the published artifact, the report and the grid search.
+
+use datasets::loader::LoadOptions;
+use models::artifact::{Artifact, current_version};
+use pipeline::{DatasetSource, TuneGrid};
+
+use crate::data::{config, rating_rows, write_csv};
+
+fn csv_config(dir: &std::path::Path) -> pipeline::RunConfig {
+    let path = write_csv(dir, &rating_rows(), &[]);
+    config(
+        DatasetSource::File {
+            path,
+            options: LoadOptions::default(),
+        },
+        dir,
+    )
+}
+
+#[test]
+fn run_publishes_a_loadable_artifact_with_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csv_config(dir.path());
+    let outcome = pipeline::run(&c).unwrap();
+    let models_dir = dir.path().join("models");
+    assert_eq!(outcome.artifact_dir, models_dir.join(&outcome.version));
+    assert_eq!(
+        current_version(&models_dir).unwrap(),
+        Some(outcome.version.clone())
+    );
+
+    let artifact = Artifact::load_current(&models_dir).unwrap();
+    let m = &artifact.manifest;
+    assert_eq!(m.version, outcome.version);
+    assert_eq!(m.data_fingerprint, outcome.report.dataset.data_fingerprint);
+    assert_eq!(m.counts.users, 40);
+    assert_eq!(m.counts.items, outcome.report.data.items);
+    assert_eq!(
+        m.counts.interactions,
+        outcome.report.data.train_interactions
+    );
+    assert_eq!(m.model, outcome.report.training.params);
+    assert_eq!(
+        m.metrics["test"]["model"]["ndcg"],
+        outcome.report.evaluation.model.metrics.ndcg
+    );
+    // Raw ids in numeric order; the catalog has every item of the data.
+    let ids: Vec<u32> = artifact
+        .item_ids
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(ids.len(), outcome.report.data.items);
+    assert_eq!(artifact.user_ids.first().map(String::as_str), Some("1"));
+    assert_eq!(artifact.user_ids.last().map(String::as_str), Some("40"));
+
+    // The report files are in the artifact but not checksummed.
+    for name in [
+        "report.json",
+        "report.md",
+        "objective.svg",
+        "recall_at_k.svg",
+        "ann_recall.svg",
+    ] {
+        assert!(outcome.artifact_dir.join(name).is_file(), "{name}");
+        assert!(
+            !m.files.contains_key(name),
+            "{name} must not be checksummed"
+        );
+    }
+    let json: pipeline::Report =
+        serde_json::from_slice(&std::fs::read(outcome.artifact_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json, outcome.report);
+
+    // The report's numbers are consistent with each other.
+    let r = &outcome.report;
+    assert_eq!(r.training.objective.len(), c.als.iterations);
+    assert_eq!(r.evaluation.model.recall_curve.len(), 50);
+    assert!((r.evaluation.model.recall_curve[9] - r.evaluation.model.metrics.recall).abs() < 1e-12);
+    assert_eq!(
+        r.data.train_interactions + r.data.test_interactions,
+        r.data.interactions
+    );
+    assert!(r.ann.measurement.recall > 0.0 && r.ann.measurement.recall <= 1.0);
+    assert_eq!(r.ann.measurement.users_sampled, 40);
+    let stages: Vec<&str> = r.timings.iter().map(|t| t.stage.as_str()).collect();
+    assert_eq!(
+        stages,
+        [
+            "load",
+            "split",
+            "train",
+            "evaluate",
+            "index build",
+            "index recall"
+        ]
+    );
+    assert!(r.tuning.is_none());
+}
+
+#[test]
+fn tuning_records_the_grid_winner_and_trains_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = csv_config(dir.path());
+    c.tune = true;
+    c.grid = TuneGrid {
+        factors: vec![4, 8],
+        regularization: vec![0.1],
+        alpha: vec![1.0, 10.0],
+    };
+    let outcome = pipeline::run(&c).unwrap();
+    let tuning = outcome.report.tuning.as_ref().unwrap();
+    assert_eq!(tuning.candidates.len(), 4);
+    let order: Vec<(usize, f32)> = tuning
+        .candidates
+        .iter()
+        .map(|c| (c.factors, c.alpha))
+        .collect();
+    assert_eq!(order, [(4, 1.0), (4, 10.0), (8, 1.0), (8, 10.0)]);
+    // The winner is the first candidate with the highest validation NDCG.
+    let best_score = tuning
+        .candidates
+        .iter()
+        .map(|c| c.ndcg)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let first_best = tuning
+        .candidates
+        .iter()
+        .position(|c| c.ndcg == best_score)
+        .unwrap();
+    assert_eq!(tuning.best, first_best);
+    let winner = &tuning.candidates[tuning.best];
+    let trained = &outcome.report.training.params;
+    assert_eq!(
+        (trained.factors, trained.regularization, trained.alpha),
+        (winner.factors, winner.regularization, winner.alpha)
+    );
+    assert_eq!(trained.iterations, c.als.iterations);
+    assert_eq!(tuning.best_params, *trained);
+    // The validation split is cut from train only.
+    assert_eq!(
+        tuning.fit_interactions + tuning.validation_interactions,
+        outcome.report.data.train_interactions
+    );
+    let stages: Vec<&str> = outcome
+        .report
+        .timings
+        .iter()
+        .map(|t| t.stage.as_str())
+        .collect();
+    assert_eq!(stages[2], "tune");
+}
+
+#[test]
+fn models_dir_override_and_two_runs_in_one_second_get_distinct_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = csv_config(dir.path());
+    c.models_dir = Some(dir.path().join("elsewhere"));
+    let a = pipeline::run(&c).unwrap();
+    let b = pipeline::run(&c).unwrap();
+    assert!(a.artifact_dir.starts_with(dir.path().join("elsewhere")));
+    assert_ne!(a.version, b.version);
+    // Same data and parameters: the same hash part.
+    assert_eq!(a.version.split('-').nth(1), b.version.split('-').nth(1));
+    assert_eq!(
+        current_version(&dir.path().join("elsewhere")).unwrap(),
+        Some(b.version.clone())
+    );
+}
+
+#[test]
+fn stage_functions_reproduce_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csv_config(dir.path());
+    let outcome = pipeline::run(&c).unwrap();
+    let (loaded, prepared) = pipeline::prepare(&c).unwrap();
+    assert_eq!(loaded.rows_loaded, outcome.report.data.rows_loaded);
+    let (model, _, evaluation) =
+        pipeline::fit_and_evaluate(&prepared, &c.als, c.weighting, c.k, false).unwrap();
+    assert_eq!(model.loss_history, outcome.report.training.objective);
+    assert_eq!(
+        evaluation.model.metrics,
+        outcome.report.evaluation.model.metrics
+    );
+    assert_eq!(
+        evaluation.most_popular.metrics,
+        outcome.report.evaluation.most_popular.metrics
+    );
+}

@@ -1,0 +1,197 @@
+//! The command line: every flag, its environment variable and its default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Social Live: a social-feed platform built around a recommendation engine.
+#[derive(Debug, Parser)]
+#[command(name = "social-live", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command shares.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Directory for data sets, model artifacts and local state.
+    #[arg(
+        long,
+        env = "SOCIAL_LIVE_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Log format on stderr: `text` for people, `json` for log collectors.
+    #[arg(long, env = "SOCIAL_LIVE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter in `tracing` syntax (overridden by `RUST_LOG` when that is set).
+    #[arg(long, env = "SOCIAL_LIVE_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch, generate and inspect data sets.
+    #[command(subcommand)]
+    Datasets(DatasetsCommand),
+    /// Train, evaluate and publish recommendation models.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// Download a public data set into the data directory and verify its checksum.
+    Fetch {
+        /// The data set to fetch.
+        #[arg(value_enum)]
+        name: PublicDataset,
+    },
+    /// Generate a seeded synthetic social network (users, follows, posts, interactions).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PublicDataset {
+    /// MovieLens-100K (943 users, 1,682 movies, 100,000 ratings).
+    #[value(name = "ml-100k")]
+    Ml100k,
+}
+
+/// Size and seed of a synthetic social network.
+#[derive(Debug, Clone, Args)]
+pub struct SyntheticArgs {
+    /// Number of users [default: the generator's, 2000].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Number of posts [default: the generator's, 10000].
+    #[arg(long)]
+    pub posts: Option<usize>,
+    /// Number of view/like/comment events [default: the generator's, 200000].
+    #[arg(long)]
+    pub interactions: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub size: SyntheticArgs,
+    /// Seed of the generator; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory [default: <data-dir>/datasets/synthetic].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write CSV files beside the Parquet files.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Load, split, (tune), train, evaluate, index and publish a model.
+    Run(Box<RunArgs>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightingArg {
+    /// Every interaction counts 1 (confidence 1 + alpha).
+    Binary,
+    /// The rating or event weight scales the confidence (1 + alpha * weight).
+    Raw,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Csv,
+    Tsv,
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// `ml-100k` (fetched when missing), `synthetic`, or the path of a CSV/TSV/Parquet interaction log.
+    #[arg(long, default_value = "ml-100k")]
+    pub dataset: String,
+    /// Directory to publish model versions into [default: <data-dir>/models].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Latent factors of ALS [default: the model's tuned default].
+    #[arg(long)]
+    pub factors: Option<usize>,
+    /// L2 regularization of ALS [default: the model's tuned default].
+    #[arg(long)]
+    pub reg: Option<f32>,
+    /// Confidence scale of ALS, c = 1 + alpha * weight [default: the model's tuned default].
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// ALS iterations [default: the model's tuned default].
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Seed of every random choice (initialisation, sampling) [default: 42].
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Choose factors, regularization and alpha by grid search on the validation split first.
+    #[arg(long)]
+    pub tune: bool,
+    /// Write train.tsv, test.tsv and recs.tsv into this directory for outside scoring.
+    #[arg(long)]
+    pub export: Option<PathBuf>,
+    /// Keep only interactions whose rating is at least this (the `r>=4` variant), before splitting.
+    #[arg(long)]
+    pub min_rating: Option<f32>,
+    /// How interaction weights enter the confidence.
+    #[arg(long, value_enum, default_value_t = WeightingArg::Binary)]
+    pub weighting: WeightingArg,
+    /// Cut-off K of the ranking metrics.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// File format of a PATH data set.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Skip (and count) malformed rows of a PATH data set instead of failing on the first one.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// User column of a PATH data set (with --item-col and --time-col; detected when absent).
+    #[arg(long, requires_all = ["item_col", "time_col"])]
+    pub user_col: Option<String>,
+    /// Item column of a PATH data set.
+    #[arg(long, requires_all = ["user_col", "time_col"])]
+    pub item_col: Option<String>,
+    /// Timestamp column of a PATH data set.
+    #[arg(long, requires_all = ["user_col", "item_col"])]
+    pub time_col: Option<String>,
+    /// Rating or weight column of a PATH data set (optional).
+    #[arg(long, requires = "user_col")]
+    pub weight_col: Option<String>,
+    /// Size of the generated network for `--dataset synthetic`.
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
+}
+
+/// Logs go to stderr so that stdout carries only what the user asked for.
+pub fn init_tracing(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    // hnsw_rs reports every build step at info level; keep it to warnings unless asked.
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(format!("{},hnsw_rs=warn", global.log)))
+        .unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match global.log_format {
+        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

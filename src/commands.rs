@@ -1,0 +1,209 @@
+//! What each command does: turn parsed arguments into library calls and print the outcome on stdout.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use datasets::loader::{ColumnNames, FileFormat, LoadOptions};
+use datasets::synthetic::SyntheticConfig;
+use models::als::AlsParams;
+use pipeline::{DatasetSource, RunConfig, Weighting};
+
+use crate::cli::{
+    Cli, Command, DatasetsCommand, FormatArg, GenerateArgs, PipelineCommand, PublicDataset,
+    RunArgs, SyntheticArgs, WeightingArg,
+};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let data_dir = cli.global.data_dir;
+    match cli.command {
+        Command::Datasets(DatasetsCommand::Fetch { name }) => fetch(&data_dir, name),
+        Command::Datasets(DatasetsCommand::Generate(args)) => generate(&data_dir, &args),
+        Command::Pipeline(PipelineCommand::Run(args)) => pipeline_run(data_dir, &args),
+    }
+}
+
+fn fetch(data_dir: &std::path::Path, name: PublicDataset) -> Result<()> {
+    match name {
+        PublicDataset::Ml100k => {
+            let paths = datasets::movielens::fetch_ml100k(data_dir)
+                .context("cannot fetch MovieLens-100K")?;
+            println!("interactions: {}", paths.interactions.display());
+            println!("items:        {}", paths.items.display());
+        }
+    }
+    Ok(())
+}
+
+fn synthetic_config(size: &SyntheticArgs, seed: u64) -> Result<SyntheticConfig> {
+    let defaults = SyntheticConfig::default();
+    let config = SyntheticConfig {
+        users: size.users.unwrap_or(defaults.users),
+        posts: size.posts.unwrap_or(defaults.posts),
+        interactions: size.interactions.unwrap_or(defaults.interactions),
+        seed,
+        ..defaults
+    };
+    config.check().context("invalid synthetic network size")?;
+    Ok(config)
+}
+
+fn generate(data_dir: &std::path::Path, args: &GenerateArgs) -> Result<()> {
+    let config = synthetic_config(&args.size, args.seed)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| data_dir.join("datasets").join("synthetic"));
+    let network = datasets::synthetic::generate(&config).context("cannot generate the network")?;
+    let mut written = datasets::synthetic::write_parquet(&network, &out)
+        .with_context(|| format!("cannot write Parquet files into {}", out.display()))?;
+    if args.csv {
+        written.extend(
+            datasets::synthetic::write_csv(&network, &out)
+                .with_context(|| format!("cannot write CSV files into {}", out.display()))?,
+        );
+    }
+    println!(
+        "generated {} users, {} follows, {} posts, {} interactions (seed {})",
+        network.users.len(),
+        network.follows.len(),
+        network.posts.len(),
+        network.interactions.len(),
+        config.seed
+    );
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+fn load_options(args: &RunArgs) -> LoadOptions {
+    let columns = match (&args.user_col, &args.item_col, &args.time_col) {
+        (Some(user), Some(item), Some(timestamp)) => Some(ColumnNames {
+            user: user.clone(),
+            item: item.clone(),
+            timestamp: timestamp.clone(),
+            weight: args.weight_col.clone(),
+        }),
+        _ => None,
+    };
+    LoadOptions {
+        format: match args.format {
+            FormatArg::Auto => FileFormat::Auto,
+            FormatArg::Csv => FileFormat::Csv,
+            FormatArg::Tsv => FileFormat::Tsv,
+            FormatArg::Parquet => FileFormat::Parquet,
+        },
+        columns,
+        skip_bad_rows: args.skip_bad_rows,
+        ..LoadOptions::default()
+    }
+}
+
+fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
+    let dataset = match args.dataset.as_str() {
+        "ml-100k" => DatasetSource::Ml100k,
+        "synthetic" => DatasetSource::Synthetic(synthetic_config(&args.synthetic, args.seed)?),
+        path => {
+            let path = PathBuf::from(path);
+            if !path.exists() {
+                bail!(
+                    "--dataset {}: no such file (expected ml-100k, synthetic or a path)",
+                    path.display()
+                );
+            }
+            DatasetSource::File {
+                path,
+                options: load_options(args),
+            }
+        }
+    };
+    let defaults = AlsParams::default();
+    let als = AlsParams {
+        factors: args.factors.unwrap_or(defaults.factors),
+        regularization: args.reg.unwrap_or(defaults.regularization),
+        alpha: args.alpha.unwrap_or(defaults.alpha),
+        iterations: args.iterations.unwrap_or(defaults.iterations),
+        seed: args.seed,
+        ..defaults
+    };
+    als.check().context("invalid model parameters")?;
+    let config = RunConfig {
+        dataset,
+        data_dir,
+        models_dir: args.out.clone(),
+        als,
+        tune: args.tune,
+        export: args.export.clone(),
+        k: args.k,
+        min_rating: args.min_rating,
+        weighting: match args.weighting {
+            WeightingArg::Binary => Weighting::Binary,
+            WeightingArg::Raw => Weighting::Raw,
+        },
+        show_progress: std::io::stderr().is_terminal(),
+        ..RunConfig::default()
+    };
+    let outcome = pipeline::run(&config).context("pipeline failed")?;
+    print_summary(&outcome)?;
+    Ok(())
+}
+
+/// The metrics table (model beside MostPopular), the ANN recall and where the model went.
+fn print_summary(outcome: &pipeline::RunOutcome) -> Result<()> {
+    let report = &outcome.report;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} users, {} items, {} interactions ({} train, {} test); {} users evaluated",
+        report.data.users,
+        report.data.items,
+        report.data.interactions,
+        report.data.train_interactions,
+        report.data.test_interactions,
+        report.data.evaluated_users
+    )?;
+    if let Some(tuning) = &report.tuning {
+        let best = &tuning.candidates[tuning.best];
+        writeln!(
+            out,
+            "tuned on validation ({} candidates): factors {}, regularization {}, alpha {} (validation NDCG@{} {:.4})",
+            tuning.candidates.len(),
+            best.factors,
+            best.regularization,
+            best.alpha,
+            tuning.k,
+            best.ndcg
+        )?;
+    }
+    writeln!(
+        out,
+        "{:<14} {:>8} {:>12} {:>10}",
+        "metric", "ALS", "MostPopular", "relative"
+    )?;
+    for c in &report.evaluation.comparison {
+        let relative = c
+            .relative
+            .map_or_else(|| "n/a".to_owned(), |r| format!("{:+.1}%", 100.0 * r));
+        writeln!(
+            out,
+            "{:<14} {:>8.4} {:>12.4} {:>10}",
+            c.metric, c.model, c.most_popular, relative
+        )?;
+    }
+    writeln!(
+        out,
+        "HNSW recall@{} vs exact search: {:.4} (ef_search {}, {} users)",
+        report.ann.measurement.k,
+        report.ann.measurement.recall,
+        report.ann.config.ef_search,
+        report.ann.measurement.users_sampled
+    )?;
+    writeln!(
+        out,
+        "published {} at {}",
+        outcome.version,
+        outcome.artifact_dir.display()
+    )?;
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! `social-live`: the one binary of Social Live.
+//!
+//! Thin glue over the library crates, the way ripgrep's binary glues its crates: parse the command line,
+//! set up logging, call one library function, print what the user asked for. Every failure becomes one
+//! line on stderr and a non-zero exit code.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    cli::init_tracing(&cli.global);
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: the whole context chain, outermost first.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The `social-live` binary from the outside: exit codes and one-line errors for bad input, and a small
+//! pipeline run end to end on a generated network.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn social_live(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_social-live"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("SOCIAL_LIVE_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+/// The error line of a failed run: exactly one line on stderr, starting with `error:`.
+fn error_line(output: &Output) -> String {
+    assert!(!output.status.success(), "expected a failure");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+    lines[0].to_owned()
+}
+
+#[test]
+fn missing_dataset_file_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(
+        dir.path(),
+        &["pipeline", "run", "--dataset", "/no/such/file.csv"],
+    );
+    let line = error_line(&out);
+    assert!(line.contains("/no/such/file.csv"), "{line}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn invalid_model_parameter_is_rejected_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(
+        dir.path(),
+        &[
+            "pipeline",
+            "run",
+            "--dataset",
+            "synthetic",
+            "--factors",
+            "0",
+        ],
+    );
+    let line = error_line(&out);
+    assert!(line.contains("factors"), "{line}");
+    assert!(
+        !dir.path().join("models").exists(),
+        "nothing may be published"
+    );
+}
+
+#[test]
+fn invalid_synthetic_size_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(dir.path(), &["datasets", "generate", "--users", "0"]);
+    let line = error_line(&out);
+    assert!(line.contains("users"), "{line}");
+}
+
+#[test]
+fn malformed_row_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("log.csv");
+    std::fs::write(&csv, "user,item,timestamp\n1,10,100\n2,11,not-a-time\n").unwrap();
+    let out = social_live(
+        dir.path(),
+        &[
+            "pipeline",
+            "run",
+            "--dataset",
+            csv.to_str().unwrap(),
+            "--user-col",
+            "user",
+            "--item-col",
+            "item",
+            "--time-col",
+            "timestamp",
+        ],
+    );
+    let line = error_line(&out);
+    assert!(line.contains("log.csv"), "{line}");
+    assert!(line.contains('3'), "line number missing: {line}");
+    assert!(line.contains("timestamp"), "column missing: {line}");
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(dir.path(), &["pipeline", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn generate_then_train_on_the_generated_interactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(
+        dir.path(),
+        &[
+            "datasets",
+            "generate",
+            "--users",
+            "300",
+            "--posts",
+            "800",
+            "--interactions",
+            "15000",
+            "--csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let interactions = dir.path().join("datasets/synthetic/interactions.parquet");
+    assert!(interactions.exists());
+
+    let out = social_live(
+        dir.path(),
+        &[
+            "pipeline",
+            "run",
+            "--dataset",
+            "synthetic",
+            "--users",
+            "300",
+            "--posts",
+            "800",
+            "--interactions",
+            "15000",
+            "--factors",
+            "8",
+            "--iterations",
+            "3",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ndcg@10"), "{stdout}");
+    assert!(stdout.contains("published"), "{stdout}");
+    let current = std::fs::read_to_string(dir.path().join("models/current")).unwrap();
+    let report = dir
+        .path()
+        .join("models")
+        .join(current.trim())
+        .join("report.json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let ndcg = report["evaluation"]["model"]["metrics"]["ndcg"]
+        .as_f64()
+        .unwrap();
+    assert!((0.0..=1.0).contains(&ndcg));
+}
