@@ -1,4 +1,7 @@
 //! What each command does: turn parsed arguments into library calls and print the outcome on stdout.
+//!
+//! Output goes through `writeln!` on a locked stdout rather than `println!`, so that a closed pipe
+//! (`social-live ... | head`) is an ordinary error instead of a panic.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -28,8 +31,9 @@ fn fetch(data_dir: &std::path::Path, name: PublicDataset) -> Result<()> {
         PublicDataset::Ml100k => {
             let paths = datasets::movielens::fetch_ml100k(data_dir)
                 .context("cannot fetch MovieLens-100K")?;
-            println!("interactions: {}", paths.interactions.display());
-            println!("items:        {}", paths.items.display());
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "interactions: {}", paths.interactions.display())?;
+            writeln!(out, "items:        {}", paths.items.display())?;
         }
     }
     Ok(())
@@ -63,16 +67,18 @@ fn generate(data_dir: &std::path::Path, args: &GenerateArgs) -> Result<()> {
                 .with_context(|| format!("cannot write CSV files into {}", out.display()))?,
         );
     }
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "generated {} users, {} follows, {} posts, {} interactions (seed {})",
         network.users.len(),
         network.follows.len(),
         network.posts.len(),
         network.interactions.len(),
         config.seed
-    );
+    )?;
     for path in written {
-        println!("{}", path.display());
+        writeln!(out, "{}", path.display())?;
     }
     Ok(())
 }

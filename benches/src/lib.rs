@@ -9,7 +9,12 @@ use models::sparse::CsrMatrix;
 ///
 /// # Panics
 /// If the generator rejects the sizes; benchmark constants are chosen so that it never does.
-pub fn synthetic_user_items(users: usize, posts: usize, interactions: usize, seed: u64) -> CsrMatrix {
+pub fn synthetic_user_items(
+    users: usize,
+    posts: usize,
+    interactions: usize,
+    seed: u64,
+) -> CsrMatrix {
     let config = datasets::synthetic::SyntheticConfig {
         users,
         posts,

@@ -1,6 +1,6 @@
 //! What a pipeline run does: [`RunConfig`] and its parts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use datasets::loader::LoadOptions;
 use datasets::synthetic::SyntheticConfig;
@@ -135,11 +135,6 @@ impl RunConfig {
         self.models_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("models"))
-    }
-
-    /// The data directory.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 
     /// Checks the fields the pipeline itself owns (the models crate checks `als` and `ann`).

@@ -4,7 +4,7 @@
 //! load → split → (tune) → train → evaluate → (export) → index → report → publish
 //! ```
 //!
-//! [`run`] does it all from a [`RunConfig`]: it loads the interactions (MovieLens-100K, fetched when
+//! [`run()`] does it all from a [`RunConfig`]: it loads the interactions (MovieLens-100K, fetched when
 //! missing; the seeded synthetic social network; or any CSV/TSV/Parquet log), applies the temporal
 //! split of `shared/EVALUATION.md`, optionally picks ALS hyper-parameters on a validation split cut from
 //! train, trains implicit ALS, scores it on test beside MostPopular, builds an HNSW index over the item

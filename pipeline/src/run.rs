@@ -50,6 +50,11 @@ impl Timings {
         });
         Ok(out)
     }
+
+    /// Seconds of the stage recorded last.
+    fn last_seconds(&self) -> f64 {
+        self.0.last().map_or(0.0, |t| t.seconds)
+    }
 }
 
 /// Loads and splits the data of `config` (stages 1 and 2), for callers that want to score models
@@ -123,9 +128,8 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         .map_or_else(|| config.als.clone(), |t| t.best_params.clone());
 
     let matrix = prepared.train_matrix(config.weighting)?;
-    let train_start = Instant::now();
     let model = timings.stage("train", || train::fit(&matrix, &params, show))?;
-    let train_seconds = train_start.elapsed().as_secs_f64();
+    let train_seconds = timings.last_seconds();
     let popular = MostPopular::fit(&matrix);
 
     let evaluation = timings.stage("evaluate", || {
@@ -160,11 +164,10 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         None => None,
     };
 
-    let build_start = Instant::now();
     let ann_index = timings.stage("index build", || {
         index::build(model.item_factors.view(), &config.ann, show)
     })?;
-    let build_seconds = build_start.elapsed().as_secs_f64();
+    let build_seconds = timings.last_seconds();
     let measurement = timings.stage("index recall", || {
         let users = index::sample_users(
             &eval_split.train_items,

@@ -21,12 +21,16 @@ use crate::evaluate::{self, EvalSplit};
 use crate::progress;
 use crate::train;
 
+// The default grid brackets what works for implicit ALS on sparse explicit-turned-implicit data such as
+// MovieLens: strong regularization and a small confidence slope (a wide first sweep over
+// factors 32..256, regularization 0.01..100 and alpha 0.5..50 on the ML-100K validation split found
+// every good point in this box). 36 points, about a minute on ML-100K on 2 cores in release.
 /// Factors tried by default.
-pub const GRID_FACTORS: &[usize] = &[64, 128];
+pub const GRID_FACTORS: &[usize] = &[64, 128, 256];
 /// Regularization values tried by default.
-pub const GRID_REGULARIZATION: &[f32] = &[0.01, 0.1, 1.0];
+pub const GRID_REGULARIZATION: &[f32] = &[1.0, 3.0, 10.0, 30.0];
 /// Alpha values tried by default.
-pub const GRID_ALPHA: &[f32] = &[1.0, 5.0, 20.0];
+pub const GRID_ALPHA: &[f32] = &[0.5, 1.0, 3.0];
 
 /// The axes of the grid; every combination is tried.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -257,10 +261,15 @@ mod tests {
     }
 
     #[test]
-    fn default_grid_has_eighteen_points() {
+    fn default_grid_has_thirty_six_points_around_the_default_params() {
         let grid = TuneGrid::default();
         grid.validate().unwrap();
-        assert_eq!(grid.candidates(&AlsParams::default()).len(), 18);
+        assert_eq!(grid.candidates(&AlsParams::default()).len(), 36);
+        // The defaults were chosen by this grid: they must be one of its points.
+        let d = AlsParams::default();
+        assert!(grid.factors.contains(&d.factors));
+        assert!(grid.regularization.contains(&d.regularization));
+        assert!(grid.alpha.contains(&d.alpha));
     }
 
     #[test]

@@ -93,7 +93,12 @@ pub(crate) fn stage(
     let user_ids = ids::encode(contents.user_ids, "user")?;
     let item_ids = ids::encode(contents.item_ids, "item")?;
 
-    fs::create_dir_all(models_dir).map_err(|e| Error::io(models_dir, e))?;
+    if !models_dir.is_dir() {
+        fs::create_dir_all(models_dir).map_err(|e| Error::io(models_dir, e))?;
+        if let Some(parent) = models_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
     let final_dir = models_dir.join(&manifest.version);
     if final_dir.exists() {
         return Err(Error::VersionExists {
