@@ -1,0 +1,88 @@
+//! The in-process cache of per-user ranked candidate lists (feed sessions), on moka.
+//!
+//! Each user has at most one cached list. A page reuses it when it was ranked by the current
+//! model version, no post was added or deleted since (the pool generation), and, for a
+//! continuation page, it belongs to the cursor's session. Entries expire after [`FeedConfig::cache_ttl`](crate::FeedConfig::cache_ttl)
+//! and are invalidated explicitly by the user's own actions.
+
+use std::sync::Arc;
+
+use moka::sync::Cache;
+
+use crate::feed::{FeedItem, SourceCounts};
+use crate::graph::UserId;
+
+/// A ranked, filtered and diversified candidate list: what pages are cut from.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    pub session: u64,
+    pub version: String,
+    pub generation: u64,
+    pub items: Vec<FeedItem>,
+    pub sources: SourceCounts,
+}
+
+/// Per-user snapshots with a TTL.
+#[derive(Clone)]
+pub(crate) struct SnapshotCache {
+    inner: Cache<UserId, Arc<Snapshot>>,
+}
+
+impl std::fmt::Debug for SnapshotCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotCache")
+            .field("entries", &self.inner.entry_count())
+            .finish()
+    }
+}
+
+impl SnapshotCache {
+    pub(crate) fn new(capacity: u64, ttl: std::time::Duration) -> Self {
+        Self {
+            inner: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    pub(crate) fn get(&self, user: &str) -> Option<Arc<Snapshot>> {
+        self.inner.get(user)
+    }
+
+    pub(crate) fn insert(&self, user: &str, snapshot: Arc<Snapshot>) {
+        self.inner.insert(user.to_owned(), snapshot);
+    }
+
+    pub(crate) fn invalidate(&self, user: &str) {
+        self.inner.invalidate(user);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn snapshot(session: u64) -> Arc<Snapshot> {
+        Arc::new(Snapshot {
+            session,
+            version: "v1".into(),
+            generation: 0,
+            items: vec![],
+            sources: SourceCounts::default(),
+        })
+    }
+
+    #[test]
+    fn entries_can_be_invalidated_and_expire() {
+        let cache = SnapshotCache::new(10, Duration::from_millis(50));
+        cache.insert("u", snapshot(1));
+        assert_eq!(cache.get("u").unwrap().session, 1);
+        cache.invalidate("u");
+        assert!(cache.get("u").is_none());
+        cache.insert("u", snapshot(2));
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(cache.get("u").is_none());
+    }
+}

@@ -1,0 +1,119 @@
+//! Hot swap: replacing the served model atomically, by hand or from a background reloader.
+//!
+//! The new model's state (maps, Gram matrix, author and topic vectors, the fresh buffer in its
+//! space) is derived before the swap, while the old model keeps serving; the swap itself is one
+//! `ArcSwap::swap`. A request loads the state once, so it finishes on the model it started
+//! with however many swaps happen meanwhile.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use models::artifact::{Artifact, current_version};
+
+use crate::engine::{Engine, lock};
+use crate::error::Result;
+use crate::graph::{PostMeta, SocialGraph};
+use crate::live::FreshPost;
+use crate::state::ModelState;
+
+impl<G: SocialGraph> Engine<G> {
+    /// Swaps in a new model and returns the version it replaced.
+    ///
+    /// The new state is derived before the swap (requests keep being served by the old one);
+    /// requests in flight finish on the model they started with. Posts added since the engine
+    /// started that the new model does not know stay candidates, with vectors recomputed in
+    /// the new model's space; tombstones and trending engagement carry over.
+    pub fn swap(&self, artifact: Artifact) -> String {
+        let new = ModelState::new(artifact, &self.graph, &self.config);
+        let mut added = lock(&self.added);
+        added.retain(|m| !new.item_index.contains_key(&m.id));
+        {
+            let mut fresh = new.fresh.write().unwrap_or_else(|e| e.into_inner());
+            for meta in added.iter() {
+                fresh.push(fresh_post(&new, meta));
+            }
+        }
+        let version = new.version.clone();
+        let old = self.state.swap(Arc::new(new));
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        drop(added);
+        tracing::info!(from = old.version, to = version, "swapped model");
+        old.version.clone()
+    }
+
+    /// Loads and swaps in the current version published under `models_dir` if it differs
+    /// from the one being served; returns the new version, or `None` if nothing changed.
+    /// Meant to be called periodically from a background task: feeds are served by the old
+    /// model during the load.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Model`] if the pointer or the artifact cannot be read or fails validation (the
+    /// old model keeps serving).
+    pub fn reload_if_changed(&self, models_dir: &Path) -> Result<Option<String>> {
+        let Some(current) = current_version(models_dir)? else {
+            return Ok(None);
+        };
+        if current == self.state.load().version {
+            return Ok(None);
+        }
+        let artifact = Artifact::load_current(models_dir)?;
+        let version = artifact.manifest.version.clone();
+        self.swap(artifact);
+        Ok(Some(version))
+    }
+}
+
+impl<G: SocialGraph + 'static> Engine<G> {
+    /// Starts a background thread that calls [`reload_if_changed`](Self::reload_if_changed)
+    /// every `interval` (load errors are logged and the old model keeps serving) until the
+    /// returned [`Reloader`] is dropped.
+    pub fn spawn_reloader(self: &Arc<Self>, models_dir: PathBuf, interval: Duration) -> Reloader {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let engine = Arc::clone(self);
+        let handle = std::thread::spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                match engine.reload_if_changed(&models_dir) {
+                    Ok(Some(version)) => tracing::info!(version, "reloaded model"),
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, dir = %models_dir.display(), "model reload failed")
+                    }
+                }
+            }
+        });
+        Reloader {
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+}
+
+/// The background reloader of [`Engine::spawn_reloader`]; dropping it stops the thread (after
+/// any load in progress).
+#[derive(Debug)]
+pub struct Reloader {
+    stop: Option<mpsc::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for Reloader {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+pub(crate) fn fresh_post(state: &ModelState, meta: &PostMeta) -> FreshPost {
+    FreshPost {
+        id: meta.id.clone(),
+        author: meta.author.clone(),
+        created_at: meta.created_at,
+        vector: state.new_post_vector(meta).map(|v| v.to_vec()),
+    }
+}

@@ -1,0 +1,312 @@
+//! Feed assembly: the model ranking against brute force, every filter, the diversity rule and
+//! cursor paging.
+
+use std::collections::HashSet;
+
+use engine::{Error, FeedConfig, InteractionKind, Reason, SocialGraph};
+use models::topk::top_k_dot;
+
+use crate::*;
+
+#[test]
+fn the_model_ranking_equals_brute_force_top_k_with_the_same_exclusions() {
+    let world = World::publish();
+    let engine = world.engine(model_only());
+    // u1 liked two posts (not recorded as live interactions: the trained vector stays), hid
+    // the author u5, and writes posts of their own.
+    world.graph.interact("u1", "p1", InteractionKind::Like);
+    world.graph.interact("u1", "p9", InteractionKind::View);
+    world.graph.hide("u1", "u5");
+    for u in [1usize, 2, 7, 30, 55] {
+        let user = user_id(u);
+        let mut exclude: Vec<u32> = world
+            .graph
+            .interactions(&user)
+            .iter()
+            .map(|i| item_of(&i.post))
+            .collect();
+        for i in 0..ITEMS {
+            let author = author_of(i);
+            if author == user || (u == 1 && author == "u5") {
+                exclude.push(i as u32);
+            }
+        }
+        exclude.sort_unstable();
+        exclude.dedup();
+        let expected = top_k_dot(
+            world.model.user_factors.row(u),
+            world.model.item_factors.view(),
+            40,
+            &exclude,
+        );
+        let page = engine.feed(&user, &first(40)).unwrap();
+        assert_eq!(page.items.len(), 40);
+        assert_eq!(page.model_version, "v1");
+        let got: Vec<u32> = page.items.iter().map(|it| item_of(&it.post)).collect();
+        let want: Vec<u32> = expected.iter().map(|s| s.item).collect();
+        assert_eq!(got, want, "user {user}");
+        for (it, s) in page.items.iter().zip(&expected) {
+            assert!((it.score - s.score).abs() < 1e-5);
+            assert_eq!(it.reasons, vec![Reason::Similar]);
+        }
+        assert_eq!(
+            page.sources.similar,
+            FeedConfig::default()
+                .similar_quota
+                .min(ITEMS - exclude.len())
+        );
+    }
+}
+
+#[test]
+fn seen_posts_are_filtered_even_from_a_running_session() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    let page = engine.feed("u2", &first(10)).unwrap();
+    let target = page.items[3].post.clone();
+    world.graph.mark_seen("u2", &target);
+    let again = engine.feed("u2", &first(10)).unwrap();
+    assert!(!posts(&again).contains(&target));
+    // The rest keeps its order: only the seen post left.
+    let mut before = posts(&page);
+    before.retain(|p| *p != target);
+    assert_eq!(&posts(&again)[..9], &before[..]);
+}
+
+#[test]
+fn own_posts_never_appear_although_the_model_ranks_them_high() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    let own: HashSet<String> = (0..ITEMS)
+        .filter(|&i| author_of(i) == "u3")
+        .map(post_id)
+        .collect();
+    let unfiltered = top_k_dot(
+        world.model.user_factors.row(3),
+        world.model.item_factors.view(),
+        40,
+        &[],
+    );
+    assert!(
+        unfiltered
+            .iter()
+            .any(|s| own.contains(&post_id(s.item as usize)))
+    );
+    let page = engine.feed("u3", &first(100)).unwrap();
+    assert!(page.items.len() >= 40);
+    assert!(
+        page.items
+            .iter()
+            .all(|it| !own.contains(&it.post) && it.author != "u3")
+    );
+}
+
+#[test]
+fn hidden_authors_disappear_at_once() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    let page = engine.feed("u6", &first(20)).unwrap();
+    let author = page.items[0].author.clone();
+    world.graph.hide("u6", &author);
+    let next = engine
+        .feed("u6", &next(20, page.next_cursor.as_deref().unwrap()))
+        .unwrap();
+    let fresh = engine.feed("u6", &first(100)).unwrap();
+    for p in [&next, &fresh] {
+        assert!(!p.items.is_empty());
+        assert!(p.items.iter().all(|it| it.author != author));
+    }
+}
+
+#[test]
+fn deleted_posts_disappear_at_once_even_mid_session() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    let big = engine.feed("u9", &first(30)).unwrap();
+    let page = engine.feed("u9", &first(10)).unwrap();
+    // A post due on the second page, and one from the first page, are deleted.
+    let due = big.items[12].post.clone();
+    let shown = page.items[0].post.clone();
+    engine.delete_post(&due);
+    engine.delete_post(&shown);
+    let second = engine
+        .feed("u9", &next(10, page.next_cursor.as_deref().unwrap()))
+        .unwrap();
+    assert!(!posts(&second).contains(&due));
+    for user in ["u9", "u10", "u11", "stranger"] {
+        let p = engine.feed(user, &first(100)).unwrap();
+        assert!(
+            !posts(&p).contains(&due) && !posts(&p).contains(&shown),
+            "{user}"
+        );
+    }
+}
+
+#[test]
+fn the_diversity_rule_holds_and_is_needed() {
+    let world = World::publish();
+    let obeys = |items: &[engine::FeedItem], max: usize, window: usize| {
+        items.windows(window).all(|w| {
+            w.iter()
+                .all(|x| w.iter().filter(|y| y.author == x.author).count() <= max)
+        })
+    };
+    let off = world.engine(FeedConfig {
+        diversity_window: 0,
+        ..FeedConfig::default()
+    });
+    let page = off.feed("u4", &first(60)).unwrap();
+    assert!(
+        !obeys(&page.items, 1, 6),
+        "the test needs a feed that breaks the rule"
+    );
+    let on = world.engine(FeedConfig {
+        max_per_author: 1,
+        diversity_window: 6,
+        ..FeedConfig::default()
+    });
+    let mut cursor: Option<String> = None;
+    let mut all = Vec::new();
+    for _ in 0..4 {
+        let page = match &cursor {
+            None => on.feed("u4", &first(15)).unwrap(),
+            Some(c) => on.feed("u4", &next(15, c)).unwrap(),
+        };
+        all.extend(page.items);
+        cursor = page.next_cursor;
+    }
+    assert!(all.len() >= 30);
+    assert!(obeys(&all, 1, 6));
+}
+
+#[test]
+fn pages_concatenate_to_the_single_big_page() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    let big = engine.feed("u8", &first(100)).unwrap();
+    assert_eq!(big.items.len(), 100);
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..5 {
+        let page = match &cursor {
+            None => engine.feed("u8", &first(20)).unwrap(),
+            Some(c) => engine.feed("u8", &next(20, c)).unwrap(),
+        };
+        assert_eq!(page.items.len(), 20);
+        paged.extend(page.items);
+        cursor = page.next_cursor;
+    }
+    assert_eq!(paged, big.items);
+    // One ranking served all six pages.
+    let stats = engine.stats();
+    assert_eq!((stats.pages, stats.cache_hits, stats.builds), (6, 5, 1));
+    assert_eq!(stats.sources, big.sources);
+}
+
+#[test]
+fn pages_never_repeat_a_post_even_when_the_list_is_rebuilt() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig {
+        similar_quota: 30,
+        followed_quota: 0,
+        trending_quota: 10,
+        fresh_quota: 0,
+        ..FeedConfig::default()
+    });
+    let mut seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = match &cursor {
+            None => engine.feed("u12", &first(7)).unwrap(),
+            Some(c) => engine.feed("u12", &next(7, c)).unwrap(),
+        };
+        for it in &page.items {
+            assert!(seen.insert(it.post.clone()), "{} repeated", it.post);
+        }
+        pages += 1;
+        // Rebuild the list every other page, as a like or an expiry would.
+        if pages % 2 == 0 {
+            engine.invalidate_user("u12");
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+        assert!(pages < 100);
+    }
+    // Every post but the user's own and the ones they interacted with in training was served.
+    assert!(seen.len() > 100, "{}", seen.len());
+}
+
+#[test]
+fn bad_requests_are_rejected() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    assert!(matches!(
+        engine.feed("u1", &first(0)),
+        Err(Error::InvalidPageSize { got: 0, max: 100 })
+    ));
+    assert!(matches!(
+        engine.feed("u1", &first(101)),
+        Err(Error::InvalidPageSize { got: 101, .. })
+    ));
+    let page = engine.feed("u1", &first(5)).unwrap();
+    let cursor = page.next_cursor.unwrap();
+    assert!(matches!(
+        engine.feed("u2", &next(5, &cursor)),
+        Err(Error::CursorUserMismatch)
+    ));
+    assert!(matches!(
+        engine.feed("u1", &next(5, "not a cursor")),
+        Err(Error::InvalidCursor { .. })
+    ));
+    assert!(matches!(
+        engine::Engine::new(
+            world.artifact(),
+            world.graph.clone(),
+            FeedConfig {
+                max_page_size: 0,
+                ..FeedConfig::default()
+            }
+        ),
+        Err(Error::InvalidConfig {
+            field: "max_page_size",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn through_the_hnsw_graph_the_model_ranking_finds_most_of_the_exact_top_k() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig {
+        exact_search_max_items: 0,
+        ..model_only()
+    });
+    let (mut found, mut total) = (0, 0);
+    for u in (0..USERS).step_by(3) {
+        let user = user_id(u);
+        let exclude: Vec<u32> = (0..ITEMS)
+            .filter(|&i| author_of(i) == user)
+            .map(|i| i as u32)
+            .collect();
+        let want: HashSet<u32> = top_k_dot(
+            world.model.user_factors.row(u),
+            world.model.item_factors.view(),
+            10,
+            &exclude,
+        )
+        .iter()
+        .map(|s| s.item)
+        .collect();
+        let page = engine.feed(&user, &first(10)).unwrap();
+        found += page
+            .items
+            .iter()
+            .filter(|it| want.contains(&item_of(&it.post)))
+            .count();
+        total += want.len();
+    }
+    assert!(found * 100 >= total * 90, "recall@10 {found}/{total}");
+}

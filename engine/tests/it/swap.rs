@@ -1,0 +1,129 @@
+//! Hot swap of model versions.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use engine::{FeedConfig, PostMeta, Reason};
+use models::artifact::Artifact;
+
+use crate::*;
+
+#[test]
+fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = publish_version(dir.path(), "v1", 42);
+    let v2 = publish_version(dir.path(), "v2", 7);
+    let load = |v: &str| Artifact::load(&dir.path().join(v)).unwrap();
+    let engine = Arc::new(engine::Engine::new(load("v1"), graph(), model_only()).unwrap());
+    let models = Arc::new([("v1", v1), ("v2", v2)]);
+    let done = Arc::new(AtomicBool::new(false));
+    let start = Arc::new(Barrier::new(5));
+    let workers: Vec<_> = (0..4)
+        .map(|t| {
+            let engine = Arc::clone(&engine);
+            let models = Arc::clone(&models);
+            let (done, start) = (Arc::clone(&done), Arc::clone(&start));
+            thread::spawn(move || {
+                let mut versions = Vec::new();
+                start.wait();
+                // Keep requesting until every swap is done, and at least 40 times.
+                let mut round = 0;
+                while round < 40 || !done.load(Ordering::SeqCst) {
+                    round += 1;
+                    let u = (t * 11 + round) % USERS;
+                    let user = user_id(u);
+                    let page = engine.feed(&user, &first(10)).unwrap();
+                    let model = &models
+                        .iter()
+                        .find(|(v, _)| *v == page.model_version)
+                        .expect("a known version")
+                        .1;
+                    for it in &page.items {
+                        let want = model
+                            .user_factors
+                            .row(u)
+                            .dot(&model.item_factors.row(item_of(&it.post) as usize));
+                        assert!((it.score - want).abs() < 1e-5, "mixed models in one page");
+                    }
+                    let next_page = engine
+                        .feed(&user, &next(10, page.next_cursor.as_deref().unwrap()))
+                        .unwrap();
+                    assert_eq!(next_page.items.len(), 10);
+                    versions.push(page.model_version);
+                }
+                versions
+            })
+        })
+        .collect();
+    start.wait();
+    for round in 0..8 {
+        let v = if round % 2 == 0 { "v2" } else { "v1" };
+        let old = engine.swap(load(v));
+        assert_ne!(old, v);
+    }
+    done.store(true, Ordering::SeqCst);
+    let mut seen = HashSet::new();
+    for w in workers {
+        seen.extend(w.join().unwrap());
+    }
+    // Every page named one of the two versions, and the swaps happened under load.
+    assert_eq!(seen, HashSet::from(["v1".to_owned(), "v2".to_owned()]));
+    assert_eq!(engine.model_version(), "v1");
+}
+
+#[test]
+fn posts_added_before_a_swap_stay_candidates_under_the_new_model() {
+    let dir = tempfile::tempdir().unwrap();
+    publish_version(dir.path(), "v1", 42);
+    let g = graph();
+    let engine = engine::Engine::new(
+        Artifact::load(&dir.path().join("v1")).unwrap(),
+        Arc::clone(&g),
+        FeedConfig::default(),
+    )
+    .unwrap();
+    let meta = PostMeta {
+        id: "late".into(),
+        author: "u1".into(),
+        created_at: NOW - 20,
+        deleted: false,
+        topics: vec![],
+    };
+    g.add_post(meta.clone());
+    engine.add_post(meta);
+    publish_version(dir.path(), "v2", 7);
+    assert_eq!(
+        engine.reload_if_changed(dir.path()).unwrap().as_deref(),
+        Some("v2")
+    );
+    assert_eq!(engine.reload_if_changed(dir.path()).unwrap(), None);
+    let page = engine.feed("stranger", &first(100)).unwrap();
+    assert_eq!(page.model_version, "v2");
+    let late = page.items.iter().find(|it| it.post == "late").unwrap();
+    assert!(late.reasons.contains(&Reason::Fresh));
+    // An interested user finds it by similarity under the new model too.
+    let page = engine.feed("u5", &first(100)).unwrap();
+    let late = page.items.iter().find(|it| it.post == "late").unwrap();
+    assert!(late.reasons.contains(&Reason::Similar));
+}
+
+#[test]
+fn the_background_reloader_swaps_in_a_newly_published_version() {
+    let world = World::publish();
+    let engine = Arc::new(world.engine(FeedConfig::default()));
+    let reloader = engine.spawn_reloader(
+        world.dir.path().to_owned(),
+        std::time::Duration::from_millis(10),
+    );
+    assert_eq!(engine.model_version(), "v1");
+    publish_version(world.dir.path(), "v2", 7);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while engine.model_version() != "v2" {
+        assert!(std::time::Instant::now() < deadline, "not reloaded");
+        thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(reloader);
+    assert_eq!(engine.feed("u1", &first(5)).unwrap().model_version, "v2");
+}
