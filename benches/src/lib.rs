@@ -1,4 +1,8 @@
-//! Seeded data shared by the benchmarks in `benches/benches/`.
+//! Seeded data shared by the benchmarks in `benches/benches/`, and the small summaries
+//! (recall, percentiles) they write beside criterion's reports for BENCHMARKS.md.
+
+pub mod factors;
+pub mod summary;
 
 use models::sparse::CsrMatrix;
 

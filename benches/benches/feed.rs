@@ -1,0 +1,525 @@
+//! Feed assembly latency: first pages (cache miss) and next pages (cache hit) on a synthetic
+//! network, in process.
+//!
+//! `cargo bench -p benches --bench feed`. The model is not trained: user and item factors are
+//! seeded ALS-shaped vectors (`benches::factors`), indexed with the default HNSW settings,
+//! published with `models::artifact::publish` into a temporary directory and loaded back, as
+//! the engine loads a real model. The social network is plain seeded random data: authors
+//! heavy-tailed, every user following a few dozen authors (preferentially the prolific ones),
+//! posts spread over [`HISTORY_DAYS`], live engagements over the trending window, and for each
+//! requested user some interactions, one hidden author and seen posts.
+//!
+//! The issue's sizes ([`USERS`], [`POSTS`]) take a long serial index build (most of the set-up);
+//! `SOCIAL_LIVE_FEED_USERS`, `SOCIAL_LIVE_FEED_POSTS` and `SOCIAL_LIVE_FEED_REQUESTS` override
+//! them for quicker runs. The graph is [`IndexedGraph`] (posts by author, newest first: what a
+//! store with an index on `(author, created_at)` answers) unless
+//! `SOCIAL_LIVE_FEED_GRAPH=inmemory` selects `engine::InMemoryGraph`, whose `recent_posts`
+//! scans every post.
+//!
+//! Criterion reports mean and median; the percentiles the issue asks for (p50/p99 over
+//! [`REQUESTS`] requests, each timed alone) are printed to stderr and written to
+//! `<target>/criterion/feed-summary.{json,md}` (or `$SOCIAL_LIVE_BENCH_OUT`).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use engine::{
+    Engine, FeedConfig, FeedRequest, InMemoryGraph, Interaction, InteractionKind, PostId,
+    PostMeta, SocialGraph, UserId,
+};
+use models::als::AlsParams;
+use models::ann::{AnnConfig, AnnIndex};
+use models::artifact::{Artifact, ArtifactContents, Counts, Manifest, SCHEMA_VERSION, publish};
+use rand::seq::index::sample;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal};
+
+/// Users of the network (all known to the model), as in the issue.
+const USERS: usize = 100_000;
+/// Posts (all model items), as in the issue.
+const POSTS: usize = 1_000_000;
+/// Latent factors, as in the issue.
+const FACTORS: usize = 64;
+/// Requests timed one by one for the percentiles (distinct users).
+const REQUESTS: usize = 2_000;
+/// Items per page.
+const PAGE: usize = 20;
+/// Posts are spread over this many days before [`NOW`].
+const HISTORY_DAYS: i64 = 30;
+/// Median number of authors a user follows (log-normal, capped at [`MAX_FOLLOWS`]).
+const MEDIAN_FOLLOWS: f64 = 30.0;
+const MAX_FOLLOWS: usize = 500;
+/// Engagements recorded inside the trending window before measuring.
+const ENGAGEMENTS: usize = 100_000;
+/// Interactions of every requested user (excluded from their feed, author affinity).
+const USER_INTERACTIONS: usize = 20;
+/// Topics a post can have.
+const TOPICS: usize = 64;
+/// "Now" of every request (Unix seconds).
+const NOW: i64 = 1_750_000_000;
+const SEED: u64 = 42;
+
+const USERS_ENV: &str = "SOCIAL_LIVE_FEED_USERS";
+const POSTS_ENV: &str = "SOCIAL_LIVE_FEED_POSTS";
+const REQUESTS_ENV: &str = "SOCIAL_LIVE_FEED_REQUESTS";
+const GRAPH_ENV: &str = "SOCIAL_LIVE_FEED_GRAPH";
+
+fn env_size(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.replace('_', "").parse().expect("a size"))
+        .unwrap_or(default)
+}
+
+fn user_id(u: usize) -> String {
+    format!("u{u}")
+}
+
+fn post_id(p: usize) -> String {
+    format!("p{p}")
+}
+
+fn index_of(id: &str) -> Option<usize> {
+    id.get(1..)?.parse().ok()
+}
+
+/// The seeded social facts, by dense index.
+struct Network {
+    users: usize,
+    posts: Vec<PostMeta>,
+    follows: Vec<Vec<u32>>,
+    /// Requested users, in request order.
+    requested: Vec<usize>,
+    interactions: HashMap<usize, Vec<Interaction>>,
+    hidden: HashMap<usize, UserId>,
+}
+
+impl Network {
+    fn generate(users: usize, posts: usize, requests: usize, rng: &mut ChaCha8Rng) -> Self {
+        // Authorship is heavy-tailed: P(author < a) = sqrt(a / users).
+        let posts: Vec<PostMeta> = (0..posts)
+            .map(|p| {
+                let author = ((rng.random::<f64>().powi(2)) * users as f64) as usize;
+                PostMeta {
+                    id: post_id(p),
+                    author: user_id(author.min(users - 1)),
+                    created_at: NOW - rng.random_range(60..HISTORY_DAYS * 86_400),
+                    deleted: false,
+                    topics: vec![format!("t{}", rng.random_range(0..TOPICS))],
+                }
+            })
+            .collect();
+        let follows_dist = LogNormal::new(MEDIAN_FOLLOWS.ln(), 0.8).expect("valid log-normal");
+        let follows = (0..users)
+            .map(|_| {
+                let n = (follows_dist.sample(rng) as usize).clamp(1, MAX_FOLLOWS);
+                // The author of a random post: preferential towards prolific authors.
+                let mut f: Vec<u32> = (0..n)
+                    .map(|_| {
+                        let p = &posts[rng.random_range(0..posts.len())];
+                        index_of(&p.author).expect("generated id") as u32
+                    })
+                    .collect();
+                f.sort_unstable();
+                f.dedup();
+                f
+            })
+            .collect();
+        let requested: Vec<usize> = sample(rng, users, requests.min(users)).into_vec();
+        let kinds = [
+            InteractionKind::View,
+            InteractionKind::Like,
+            InteractionKind::Comment,
+            InteractionKind::Share,
+        ];
+        let mut interactions = HashMap::new();
+        let mut hidden = HashMap::new();
+        for &u in &requested {
+            let list = (0..USER_INTERACTIONS)
+                .map(|_| Interaction {
+                    post: post_id(rng.random_range(0..posts.len())),
+                    kind: kinds[rng.random_range(0..kinds.len())],
+                })
+                .collect();
+            interactions.insert(u, list);
+            hidden.insert(u, posts[rng.random_range(0..posts.len())].author.clone());
+        }
+        Self {
+            users,
+            posts,
+            follows,
+            requested,
+            interactions,
+            hidden,
+        }
+    }
+}
+
+/// A [`SocialGraph`] over the seeded network with the indexes a store would have: posts by
+/// author newest first, facts by user.
+struct IndexedGraph {
+    net: Network,
+    by_author: Vec<Vec<u32>>,
+}
+
+impl IndexedGraph {
+    fn new(net: Network) -> Self {
+        let mut by_author = vec![Vec::new(); net.users];
+        for (p, meta) in net.posts.iter().enumerate() {
+            by_author[index_of(&meta.author).expect("generated id")].push(p as u32);
+        }
+        for list in &mut by_author {
+            list.sort_by_key(|&p| std::cmp::Reverse(net.posts[p as usize].created_at));
+        }
+        Self { net, by_author }
+    }
+
+    fn user(&self, user: &str) -> Option<usize> {
+        index_of(user).filter(|&u| u < self.net.users)
+    }
+}
+
+impl SocialGraph for IndexedGraph {
+    fn followees(&self, user: &str) -> Vec<UserId> {
+        self.user(user).map_or_else(Vec::new, |u| {
+            self.net.follows[u]
+                .iter()
+                .map(|&a| user_id(a as usize))
+                .collect()
+        })
+    }
+
+    fn hidden_authors(&self, user: &str) -> Vec<UserId> {
+        self.user(user)
+            .and_then(|u| self.net.hidden.get(&u).cloned())
+            .into_iter()
+            .collect()
+    }
+
+    fn has_seen(&self, user: &str, post: &str) -> bool {
+        // Seen posts are the interacted ones here (as in `InMemoryGraph`).
+        self.user(user)
+            .and_then(|u| self.net.interactions.get(&u))
+            .is_some_and(|list| list.iter().any(|i| i.post == post))
+    }
+
+    fn interactions(&self, user: &str) -> Vec<Interaction> {
+        self.user(user)
+            .and_then(|u| self.net.interactions.get(&u).cloned())
+            .unwrap_or_default()
+    }
+
+    fn post_meta(&self, post: &str) -> Option<PostMeta> {
+        self.net.posts.get(index_of(post)?).cloned()
+    }
+
+    fn recent_posts(&self, author: &str, limit: usize) -> Vec<PostId> {
+        self.user(author).map_or_else(Vec::new, |a| {
+            self.by_author[a]
+                .iter()
+                .take(limit)
+                .map(|&p| post_id(p as usize))
+                .collect()
+        })
+    }
+}
+
+fn in_memory(net: &Network) -> InMemoryGraph {
+    let graph = InMemoryGraph::new();
+    for meta in &net.posts {
+        graph.add_post(meta.clone());
+    }
+    for (u, follows) in net.follows.iter().enumerate() {
+        let user = user_id(u);
+        for &a in follows {
+            graph.follow(&user, &user_id(a as usize));
+        }
+    }
+    for (&u, list) in &net.interactions {
+        for i in list {
+            graph.interact(&user_id(u), &i.post, i.kind);
+        }
+    }
+    for (&u, author) in &net.hidden {
+        graph.hide(&user_id(u), author);
+    }
+    graph
+}
+
+/// Publishes seeded factors for `users` x `posts` into `dir` and loads them back.
+fn publish_model(dir: &std::path::Path, users: usize, posts: usize) -> Artifact {
+    let space = benches::factors::FactorSpace::new(FACTORS, SEED);
+    let item_factors = space.sample(posts, SEED + 1);
+    let user_factors = space.sample(users, SEED + 3);
+    let config = AnnConfig::default();
+    let start = Instant::now();
+    let index = AnnIndex::build(item_factors.view(), &config).expect("valid vectors");
+    eprintln!(
+        "feed: index of {posts} items built in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED + 4);
+    let counts = LogNormal::<f64>::new(2.0, 1.5).expect("valid log-normal");
+    let popularity: Vec<u32> = (0..posts)
+        .map(|_| counts.sample(&mut rng).min(1e6) as u32)
+        .collect();
+    let user_ids: Vec<String> = (0..users).map(user_id).collect();
+    let item_ids: Vec<String> = (0..posts).map(post_id).collect();
+    let model = AlsParams {
+        factors: FACTORS,
+        ..AlsParams::default()
+    };
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        version: "bench".to_owned(),
+        created_at: "2025-06-15T00:00:00Z".to_owned(),
+        model,
+        ann: config,
+        data_fingerprint: "00".repeat(32),
+        counts: Counts {
+            users,
+            items: posts,
+            interactions: 0,
+        },
+        factors: FACTORS,
+        metrics: serde_json::json!({}),
+        files: Default::default(),
+    };
+    let contents = ArtifactContents {
+        user_ids: &user_ids,
+        item_ids: &item_ids,
+        user_factors: user_factors.view(),
+        item_factors: item_factors.view(),
+        popularity: &popularity,
+        index: &index,
+    };
+    publish(dir, manifest, &contents, &[]).expect("publish");
+    drop(index);
+    Artifact::load_current(dir).expect("load")
+}
+
+fn first(limit: usize) -> FeedRequest {
+    FeedRequest {
+        limit,
+        cursor: None,
+        now: NOW,
+    }
+}
+
+fn next(limit: usize, cursor: &str) -> FeedRequest {
+    FeedRequest {
+        limit,
+        cursor: Some(cursor.to_owned()),
+        now: NOW,
+    }
+}
+
+/// Records live engagements on posts of the trending window.
+fn warm_trending<G: SocialGraph>(engine: &Engine<G>, net: &Network, rng: &mut ChaCha8Rng) {
+    let window = engine.config().trending_window.as_secs() as i64;
+    let recent: Vec<usize> = (0..net.posts.len())
+        .filter(|&p| net.posts[p].created_at >= NOW - window)
+        .collect();
+    let kinds = [
+        InteractionKind::View,
+        InteractionKind::Like,
+        InteractionKind::Comment,
+    ];
+    for _ in 0..ENGAGEMENTS.min(recent.len() * 10) {
+        let p = recent[rng.random_range(0..recent.len())];
+        let at = rng.random_range(net.posts[p].created_at..NOW);
+        engine.record_engagement(
+            &post_id(p),
+            kinds[rng.random_range(0..kinds.len())],
+            at,
+        );
+    }
+}
+
+struct Sizes {
+    users: usize,
+    posts: usize,
+    requests: usize,
+    graph: &'static str,
+}
+
+fn feed(c: &mut Criterion) {
+    let sizes = Sizes {
+        users: env_size(USERS_ENV, USERS),
+        posts: env_size(POSTS_ENV, POSTS),
+        requests: env_size(REQUESTS_ENV, REQUESTS),
+        graph: match std::env::var(GRAPH_ENV).as_deref() {
+            Ok("inmemory") => "inmemory",
+            _ => "indexed",
+        },
+    };
+    let set_up = Instant::now();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let artifact = publish_model(dir.path(), sizes.users, sizes.posts);
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let net = Network::generate(sizes.users, sizes.posts, sizes.requests, &mut rng);
+    let requested: Vec<String> = net.requested.iter().map(|&u| user_id(u)).collect();
+    if sizes.graph == "inmemory" {
+        let graph = in_memory(&net);
+        let engine = Engine::new(artifact, graph, FeedConfig::default()).expect("engine");
+        warm_trending(&engine, &net, &mut rng);
+        run(c, &engine, &requested, &sizes, set_up.elapsed());
+    } else {
+        let graph = IndexedGraph::new(net);
+        let engine = Engine::new(artifact, graph, FeedConfig::default()).expect("engine");
+        warm_trending(&engine, &engine.graph().net, &mut rng);
+        run(c, &engine, &requested, &sizes, set_up.elapsed());
+    }
+}
+
+fn run<G: SocialGraph>(
+    c: &mut Criterion,
+    engine: &Engine<G>,
+    users: &[String],
+    sizes: &Sizes,
+    set_up: Duration,
+) {
+    eprintln!(
+        "feed: {} users, {} posts, {} graph, set up in {:.1} s",
+        sizes.users,
+        sizes.posts,
+        sizes.graph,
+        set_up.as_secs_f64()
+    );
+    // Warm-up: a first page for some users, then drop their lists again.
+    for user in users.iter().take(200) {
+        engine.feed(user, &first(PAGE)).expect("feed");
+        engine.invalidate_user(user);
+    }
+
+    // First pages, each a cache miss: the candidate pool is gathered and ranked.
+    let before = engine.stats();
+    let mut cursors = Vec::with_capacity(users.len());
+    let mut first_pages = Vec::with_capacity(users.len());
+    let mut sources = engine::SourceCounts::default();
+    for user in users {
+        engine.invalidate_user(user);
+        let start = Instant::now();
+        let page = engine.feed(user, &first(PAGE)).expect("feed");
+        first_pages.push(start.elapsed());
+        assert_eq!(page.items.len(), PAGE, "a full first page for {user}");
+        sources.similar += page.sources.similar;
+        sources.followed += page.sources.followed;
+        sources.trending += page.sources.trending;
+        sources.popular += page.sources.popular;
+        sources.fresh += page.sources.fresh;
+        cursors.push(page.next_cursor.expect("a next page"));
+    }
+    let after_first = engine.stats();
+    // Next pages, each a cache hit: cut from the cached ranked list.
+    let mut next_pages = Vec::with_capacity(users.len());
+    for (user, cursor) in users.iter().zip(&cursors) {
+        let start = Instant::now();
+        let page = engine.feed(user, &next(PAGE, cursor)).expect("feed");
+        next_pages.push(start.elapsed());
+        assert_eq!(page.items.len(), PAGE, "a full next page for {user}");
+    }
+    let after_next = engine.stats();
+    let first_hits = after_first.cache_hits - before.cache_hits;
+    let next_hits = after_next.cache_hits - after_first.cache_hits;
+    summarise(
+        sizes,
+        set_up,
+        &first_pages,
+        &next_pages,
+        first_hits,
+        next_hits,
+        &sources,
+    );
+
+    let mut group = c.benchmark_group(format!(
+        "feed/{}users_{}posts_{}",
+        sizes.users, sizes.posts, sizes.graph
+    ));
+    // Next pages first: the first-page bench starts new sessions, which retires these cursors.
+    group.bench_function("next_page_cache_hit", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let k = i % users.len();
+            i += 1;
+            black_box(engine.feed(&users[k], &next(PAGE, &cursors[k])).expect("feed"))
+        });
+    });
+    group.bench_function("first_page_cache_miss", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let user = &users[i % users.len()];
+            i += 1;
+            engine.invalidate_user(user);
+            black_box(engine.feed(user, &first(PAGE)).expect("feed"))
+        });
+    });
+    group.finish();
+}
+
+fn summarise(
+    sizes: &Sizes,
+    set_up: Duration,
+    first_pages: &[Duration],
+    next_pages: &[Duration],
+    first_hits: u64,
+    next_hits: u64,
+    sources: &engine::SourceCounts,
+) {
+    use benches::summary::{latency_json, percentile};
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut md = format!(
+        "{} users, {} posts, {FACTORS} factors, {} graph, page {PAGE}, {} requests each\n\n\
+         | request | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | cache hits |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+        sizes.users,
+        sizes.posts,
+        sizes.graph,
+        first_pages.len()
+    );
+    for (name, samples, hits) in [
+        ("first page (cache miss)", first_pages, first_hits),
+        ("next page (cache hit)", next_pages, next_hits),
+    ] {
+        let line = format!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {hits}/{} |\n",
+            ms(percentile(samples, 50.0)),
+            ms(percentile(samples, 90.0)),
+            ms(percentile(samples, 99.0)),
+            ms(percentile(samples, 100.0)),
+            samples.len()
+        );
+        eprint!("feed: {line}");
+        md.push_str(&line);
+    }
+    let n = first_pages.len().max(1);
+    let json = serde_json::json!({
+        "bench": "feed",
+        "users": sizes.users,
+        "posts": sizes.posts,
+        "factors": FACTORS,
+        "graph": sizes.graph,
+        "page": PAGE,
+        "set_up_secs": set_up.as_secs_f64(),
+        "first_page": latency_json(first_pages),
+        "first_page_cache_hits": first_hits,
+        "next_page": latency_json(next_pages),
+        "next_page_cache_hits": next_hits,
+        "mean_first_page_sources": {
+            "similar": sources.similar as f64 / n as f64,
+            "followed": sources.followed as f64 / n as f64,
+            "trending": sources.trending as f64 / n as f64,
+            "popular": sources.popular as f64 / n as f64,
+            "fresh": sources.fresh as f64 / n as f64,
+        },
+    });
+    let name = format!("feed-summary-{}", sizes.graph);
+    let paths = benches::summary::write(&name, &json, &md).expect("write the summary");
+    eprintln!("feed: summary in {} and {}", paths[0].display(), paths[1].display());
+}
+
+criterion_group!(benches, feed);
+criterion_main!(benches);
