@@ -47,6 +47,22 @@ pub enum Command {
     /// Train, evaluate and publish recommendation models.
     #[command(subcommand)]
     Pipeline(PipelineCommand),
+    /// Run the pipeline on a cron schedule (nightly by default) until SIGTERM or Ctrl-C.
+    Scheduler(Box<SchedulerArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// When to run, as a cron expression with six fields, seconds first, in UTC
+    /// (the default is 03:00 every night).
+    #[arg(long, env = "SOCIAL_LIVE_PIPELINE_CRON", default_value = "0 0 3 * * *")]
+    pub cron: String,
+    /// Also run once right away, before the first scheduled time.
+    #[arg(long)]
+    pub run_now: bool,
+    /// What each run does: the options of `pipeline run`.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Datasets(DatasetsCommand::Fetch { name }) => fetch(&data_dir, name),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&data_dir, &args),
         Command::Pipeline(PipelineCommand::Run(args)) => pipeline_run(data_dir, &args),
+        Command::Scheduler(args) => crate::scheduler::run(data_dir, *args),
     }
 }
 
@@ -107,6 +108,14 @@ fn load_options(args: &RunArgs) -> LoadOptions {
 }
 
 fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
+    let config = run_config(data_dir, args)?;
+    let outcome = pipeline::run(&config).context("pipeline failed")?;
+    print_summary(&outcome)?;
+    Ok(())
+}
+
+/// The pipeline configuration `args` describe, checked before any work starts.
+pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
     let dataset = match args.dataset.as_str() {
         "ml-100k" => DatasetSource::Ml100k,
         "synthetic" => DatasetSource::Synthetic(synthetic_config(&args.synthetic, args.seed)?),
@@ -150,9 +159,10 @@ fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
         show_progress: std::io::stderr().is_terminal(),
         ..RunConfig::default()
     };
-    let outcome = pipeline::run(&config).context("pipeline failed")?;
-    print_summary(&outcome)?;
-    Ok(())
+    config
+        .validate()
+        .context("invalid pipeline configuration")?;
+    Ok(config)
 }
 
 /// The metrics table (model beside MostPopular), the ANN recall and where the model went.

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod scheduler;
 
 use std::process::ExitCode;
 

@@ -165,3 +165,97 @@ fn generate_then_train_on_the_generated_interactions() {
         .unwrap();
     assert!((0.0..=1.0).contains(&ndcg));
 }
+
+#[test]
+fn scheduler_rejects_a_bad_cron_expression() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(
+        dir.path(),
+        &[
+            "scheduler",
+            "--cron",
+            "every night",
+            "--dataset",
+            "synthetic",
+        ],
+    );
+    let line = error_line(&out);
+    assert!(line.contains("--cron"), "{line}");
+}
+
+#[test]
+fn scheduler_rejects_a_bad_pipeline_configuration_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(
+        dir.path(),
+        &["scheduler", "--dataset", "synthetic", "--k", "0"],
+    );
+    let line = error_line(&out);
+    assert!(line.contains('k'), "{line}");
+}
+
+#[cfg(unix)]
+#[test]
+fn scheduler_runs_now_publishes_and_stops_cleanly_on_sigterm() {
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_social-live"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "scheduler",
+            "--run-now",
+            "--cron",
+            "0 0 3 1 1 *",
+            "--dataset",
+            "synthetic",
+        ])
+        .args([
+            "--users",
+            "200",
+            "--posts",
+            "500",
+            "--interactions",
+            "8000",
+            "--factors",
+            "8",
+            "--iterations",
+            "2",
+        ])
+        .env_remove("RUST_LOG")
+        .env("SOCIAL_LIVE_LOG", "warn")
+        .spawn()
+        .expect("the binary runs");
+    let current = dir.path().join("models/current");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !current.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the immediate run did not publish in time"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the scheduler exited early"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "graceful shutdown must exit 0, got {status}"
+    );
+    let version = std::fs::read_to_string(current).unwrap();
+    assert!(
+        dir.path()
+            .join("models")
+            .join(version.trim())
+            .join("manifest.json")
+            .exists()
+    );
+}
