@@ -30,7 +30,7 @@ const DIM: usize = 64;
 const N_SMALL: usize = 100_000;
 /// The opt-in size (see [`LARGE_ENV`]).
 const N_LARGE: usize = 1_000_000;
-/// Set to `1` to also run [`N_LARGE`].
+/// Set to `1` to also run [`N_LARGE`], to `only` to run [`N_LARGE`] alone.
 const LARGE_ENV: &str = "SOCIAL_LIVE_BENCH_LARGE";
 /// A directory to dump the vectors into, for the hnswlib comparison.
 const DUMP_ENV: &str = "SOCIAL_LIVE_BENCH_DUMP";
@@ -54,11 +54,10 @@ struct SizeSummary {
 }
 
 fn sizes() -> Vec<usize> {
-    let large = std::env::var(LARGE_ENV).is_ok_and(|v| v == "1");
-    if large {
-        vec![N_SMALL, N_LARGE]
-    } else {
-        vec![N_SMALL]
+    match std::env::var(LARGE_ENV).as_deref() {
+        Ok("1") => vec![N_SMALL, N_LARGE],
+        Ok("only") => vec![N_LARGE],
+        _ => vec![N_SMALL],
     }
 }
 
@@ -86,7 +85,11 @@ fn recall(truth: &[Vec<Scored>], found: &[Vec<Scored>]) -> f64 {
     let hits: usize = truth
         .iter()
         .zip(found)
-        .map(|(t, f)| f.iter().filter(|s| t.iter().any(|x| x.item == s.item)).count())
+        .map(|(t, f)| {
+            f.iter()
+                .filter(|s| t.iter().any(|x| x.item == s.item))
+                .count()
+        })
         .sum();
     let relevant: usize = truth.iter().map(Vec::len).sum();
     hits as f64 / relevant as f64
@@ -115,11 +118,8 @@ fn ann(c: &mut Criterion) {
         let (items, queries) = data(n);
         dump(n, &items, &queries);
         // One pass of brute force: it is the oracle, and slow at a million items.
-        let (brute_force_qps, truth) = timed_passes(
-            &queries,
-            |q| top_k_dot(q, items.view(), K, &[]),
-            1,
-        );
+        let (brute_force_qps, truth) =
+            timed_passes(&queries, |q| top_k_dot(q, items.view(), K, &[]), 1);
         let config = AnnConfig::default();
         let start = Instant::now();
         let index = AnnIndex::build(items.view(), &config).expect("valid vectors");
@@ -167,9 +167,7 @@ fn ann(c: &mut Criterion) {
 
 fn write_summary(summaries: &[SizeSummary]) {
     let config = AnnConfig::default();
-    let mut md = format!(
-        "| n | ef | recall@{K} | queries/s (1 thread) |\n|---:|---:|---:|---:|\n"
-    );
+    let mut md = format!("| n | ef | recall@{K} | queries/s (1 thread) |\n|---:|---:|---:|---:|\n");
     let mut sizes = Vec::new();
     for s in summaries {
         for &(ef, r, qps) in &s.rows {
@@ -205,7 +203,11 @@ fn write_summary(summaries: &[SizeSummary]) {
         "sizes": sizes,
     });
     let paths = benches::summary::write("ann-summary", &json, &md).expect("write the summary");
-    eprintln!("ann: summary in {} and {}", paths[0].display(), paths[1].display());
+    eprintln!(
+        "ann: summary in {} and {}",
+        paths[0].display(),
+        paths[1].display()
+    );
 }
 
 criterion_group!(benches, ann);

@@ -46,12 +46,16 @@ def main():
     parser.add_argument("--out", help="also write the results as JSON here")
     args = parser.parse_args()
 
+    import importlib.metadata
+
     import hnswlib
+
+    version = importlib.metadata.version("hnswlib")
 
     items = np.ascontiguousarray(np.load(args.items_npy), dtype=np.float32)
     queries = np.ascontiguousarray(np.load(args.queries_npy), dtype=np.float32)
     n, dim = items.shape
-    print(f"hnswlib {getattr(hnswlib, '__version__', '?')}: {n} items x {dim}, {len(queries)} queries, "
+    print(f"hnswlib {version}: {n} items x {dim}, {len(queries)} queries, "
           f"M={args.m}, ef_construction={args.ef_construction}, space ip, 1 thread")
 
     truth = exact_top_k(items, queries, args.k)
@@ -82,7 +86,7 @@ def main():
 
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"library": "hnswlib", "version": getattr(hnswlib, "__version__", None), "n": n,
+            json.dump({"library": "hnswlib", "version": version, "n": n,
                        "dim": dim, "queries": len(queries), "m": args.m,
                        "ef_construction": args.ef_construction, "build_secs": build, "search": rows},
                       f, indent=2)

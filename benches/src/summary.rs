@@ -119,7 +119,10 @@ mod tests {
         let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
         assert_eq!((10 + header_len) % 64, 0);
         assert_eq!(bytes.len(), 10 + header_len + 6 * 4);
-        assert_eq!(&bytes[10 + header_len..10 + header_len + 4], &1.0f32.to_le_bytes());
+        assert_eq!(
+            &bytes[10 + header_len..10 + header_len + 4],
+            &1.0f32.to_le_bytes()
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }
