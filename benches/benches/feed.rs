@@ -111,6 +111,7 @@ impl Network {
                     created_at: NOW - rng.random_range(60..HISTORY_DAYS * 86_400),
                     deleted: false,
                     topics: vec![format!("t{}", rng.random_range(0..TOPICS))],
+                    text: String::new(),
                 }
             })
             .collect();

@@ -49,6 +49,9 @@ pub struct PostMeta {
     pub deleted: bool,
     /// Topic labels, used for the vector of a new post whose author has no known posts.
     pub topics: Vec<String>,
+    /// The post's text, an input of the content encoder for posts the model has not seen.
+    #[serde(default)]
+    pub text: String,
 }
 
 /// The social facts the engine reads, implemented by the API layer over its store.
@@ -238,6 +241,7 @@ mod tests {
             created_at: at,
             deleted: false,
             topics: vec![],
+            text: String::new(),
         }
     }
 

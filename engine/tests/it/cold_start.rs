@@ -32,6 +32,7 @@ fn a_cold_user_sees_followed_authors_and_new_posts() {
         created_at: NOW - 30,
         deleted: false,
         topics: vec![],
+        text: String::new(),
     };
     world.graph.add_post(fresh.clone());
     engine.add_post(fresh);

@@ -134,6 +134,7 @@ fn a_new_post_is_ranked_at_once_with_its_authors_mean_vector() {
         created_at: NOW - 10,
         deleted: false,
         topics: vec![],
+        text: String::new(),
     };
     world.graph.add_post(meta.clone());
     engine.add_post(meta);
@@ -144,6 +145,7 @@ fn a_new_post_is_ranked_at_once_with_its_authors_mean_vector() {
         created_at: NOW - 5,
         deleted: false,
         topics: vec!["g2".into(), "unknown-topic".into()],
+        text: String::new(),
     };
     world.graph.add_post(by_topic.clone());
     engine.add_post(by_topic);

@@ -136,6 +136,7 @@ pub fn graph() -> Arc<InMemoryGraph> {
             created_at: NOW - 3600 - 60 * i as i64,
             deleted: false,
             topics: vec![format!("g{}", group_of_item(i))],
+            text: String::new(),
         });
     }
     graph

@@ -90,6 +90,7 @@ fn posts_added_before_a_swap_stay_candidates_under_the_new_model() {
         created_at: NOW - 20,
         deleted: false,
         topics: vec![],
+        text: String::new(),
     };
     g.add_post(meta.clone());
     engine.add_post(meta);
