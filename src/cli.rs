@@ -49,6 +49,22 @@ pub enum Command {
     Pipeline(PipelineCommand),
     /// Run the pipeline on a cron schedule (nightly by default) until SIGTERM or Ctrl-C.
     Scheduler(Box<SchedulerArgs>),
+    /// Serve the HTTP API until SIGTERM or Ctrl-C (`--demo`: seed, train and serve a demo).
+    Serve(Box<ServeArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: api::ServeConfig,
+    /// The quickstart: if the database is empty, fill it with a generated social network and a
+    /// demo account; if no model is published, train one from the database; then serve and print
+    /// the demo login and example requests.
+    #[arg(long)]
+    pub demo: bool,
+    /// Size of the generated network for `--demo`.
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
 }
 
 #[derive(Debug, Args)]
@@ -137,9 +153,13 @@ pub enum FormatArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// `ml-100k` (fetched when missing), `synthetic`, or the path of a CSV/TSV/Parquet interaction log.
+    /// `ml-100k` (fetched when missing), `synthetic`, `db` (the interactions of the API's database,
+    /// `DATABASE_URL` or the data directory's SQLite file), or the path of a CSV/TSV/Parquet log.
     #[arg(long, default_value = "ml-100k")]
     pub dataset: String,
+    /// The database `--dataset db` exports [default: the data directory's SQLite file].
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Directory to publish model versions into [default: <data-dir>/models].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -194,6 +214,23 @@ pub struct RunArgs {
     /// Size of the generated network for `--dataset synthetic`.
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
+}
+
+impl RunArgs {
+    /// The defaults of `pipeline run` for `dataset`, publishing into `out`.
+    pub fn for_dataset(dataset: &str, database_url: Option<String>, out: Option<PathBuf>) -> Self {
+        use clap::Parser as _;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        let mut run = Wrapper::parse_from(["run"]).run;
+        run.dataset = dataset.to_owned();
+        run.database_url = database_url;
+        run.out = out;
+        run
+    }
 }
 
 /// Logs go to stderr so that stdout carries only what the user asked for.

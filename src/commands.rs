@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&data_dir, &args),
         Command::Pipeline(PipelineCommand::Run(args)) => pipeline_run(data_dir, &args),
         Command::Scheduler(args) => crate::scheduler::run(data_dir, *args),
+        Command::Serve(args) => crate::serve::run(data_dir, *args),
     }
 }
 
@@ -40,7 +41,7 @@ fn fetch(data_dir: &std::path::Path, name: PublicDataset) -> Result<()> {
     Ok(())
 }
 
-fn synthetic_config(size: &SyntheticArgs, seed: u64) -> Result<SyntheticConfig> {
+pub fn synthetic_config(size: &SyntheticArgs, seed: u64) -> Result<SyntheticConfig> {
     let defaults = SyntheticConfig::default();
     let config = SyntheticConfig {
         users: size.users.unwrap_or(defaults.users),
@@ -116,8 +117,20 @@ fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
 
 /// The pipeline configuration `args` describe, checked before any work starts.
 pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
+    let mut weighting = args.weighting;
+    let mut posts = None;
     let dataset = match args.dataset.as_str() {
         "ml-100k" => DatasetSource::Ml100k,
+        "db" => {
+            // The export weighs views, likes and comments; the weight must reach the confidence.
+            weighting = WeightingArg::Raw;
+            let (path, posts_file) = crate::serve::export_db(&data_dir, args.database_url.clone())?;
+            posts = Some(posts_file);
+            DatasetSource::File {
+                path,
+                options: LoadOptions::default(),
+            }
+        }
         "synthetic" => DatasetSource::Synthetic(synthetic_config(&args.synthetic, args.seed)?),
         path => {
             let path = PathBuf::from(path);
@@ -152,11 +165,12 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         export: args.export.clone(),
         k: args.k,
         min_rating: args.min_rating,
-        weighting: match args.weighting {
+        weighting: match weighting {
             WeightingArg::Binary => Weighting::Binary,
             WeightingArg::Raw => Weighting::Raw,
         },
         show_progress: std::io::stderr().is_terminal(),
+        posts,
         ..RunConfig::default()
     };
     config

@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod scheduler;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -97,7 +97,7 @@ async fn run_once(data_dir: PathBuf, args: Arc<SchedulerArgs>, running: Arc<Mute
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %err, "cannot listen for Ctrl-C");

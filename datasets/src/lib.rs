@@ -10,6 +10,8 @@
 //! - [`synthetic`]: the seeded synthetic social network (follow graph with communities, posts with
 //!   topics and text, views / likes / comments driven by hidden interests); CSV output always, Parquet
 //!   output and the canonical frame with `polars`. Same seed, byte-identical files.
+//! - [`posts`]: post metadata files (id, author, creation time, topics, text), the input of the
+//!   content encoder.
 //! - [`split`] (feature `polars`): the `min_rating` filter, deduplication and the per-user temporal
 //!   leave-last-20%-out split of `shared/EVALUATION.md`.
 //! - [`frame`] (feature `polars`): the canonical interaction frame's column names.
@@ -43,6 +45,7 @@ pub mod frame;
 #[cfg(feature = "polars")]
 pub mod loader;
 pub mod movielens;
+pub mod posts;
 #[cfg(feature = "polars")]
 pub mod split;
 pub mod synthetic;
@@ -51,6 +54,7 @@ pub use error::{Error, Result};
 #[cfg(feature = "polars")]
 pub use loader::{ColumnNames, FileFormat, LoadOptions, Loaded, load_interactions};
 pub use movielens::{Ml100kPaths, MovieItem, fetch_ml100k, load_ml100k_items, ml100k_paths};
+pub use posts::{PostRecord, TopicSeparator, load_posts};
 #[cfg(feature = "polars")]
 pub use split::{Dedup, Split, dedup, prepare, temporal_split};
 #[cfg(feature = "polars")]

@@ -42,6 +42,14 @@ pub struct FeedConfig {
     pub trending_window: Duration,
     /// Age at which an engagement event's trending weight halves. Default 6 hours.
     pub trending_half_life: Duration,
+    /// How often trending posts are ranked again from the engagement log. Default 1 second.
+    ///
+    /// Every request in between shares one ranked snapshot (its scores rescaled to the
+    /// request's time, which keeps them exact), so an engagement shows in trending within
+    /// this period, and so does a request time this far from the snapshot's. Zero ranks on
+    /// every request.
+    #[serde(default = "default_trending_refresh")]
+    pub trending_refresh: Duration,
     /// Diversity: at most this many posts of one author in any [`diversity_window`](Self::diversity_window)
     /// consecutive feed items. Default 2.
     pub max_per_author: usize,
@@ -101,6 +109,10 @@ impl Default for InteractionWeights {
     }
 }
 
+fn default_trending_refresh() -> Duration {
+    Duration::from_secs(1)
+}
+
 impl Default for FeedConfig {
     fn default() -> Self {
         Self {
@@ -116,6 +128,7 @@ impl Default for FeedConfig {
             freshness_half_life: Duration::from_secs(24 * 3600),
             trending_window: Duration::from_secs(48 * 3600),
             trending_half_life: Duration::from_secs(6 * 3600),
+            trending_refresh: default_trending_refresh(),
             max_per_author: 2,
             diversity_window: 10,
             weights: InteractionWeights::default(),

@@ -5,10 +5,13 @@
 //! waiting items (which outrank everything after them) are placed first as soon as they fit.
 //! Items that never fit are left out of this list; they come back when the list is rebuilt.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 
 /// Reorders `ranked` (best first) so that the rule holds, keeping rank order where it can.
 /// A `window` of 0 disables the rule.
+///
+/// Authors are numbered first and counted over the last `window - 1` placed items, so each
+/// check is O(1) and the whole pass O(n · waiting).
 pub(crate) fn diversify<T>(
     ranked: Vec<T>,
     author: impl Fn(&T) -> &str,
@@ -18,29 +21,48 @@ pub(crate) fn diversify<T>(
     if window == 0 {
         return ranked;
     }
-    let fits = |out: &[T], item: &T| {
-        let recent = &out[out.len().saturating_sub(window - 1)..];
-        let a = author(item);
-        recent.iter().filter(|o| author(o) == a).count() < max_per_author
+    let authors: Vec<usize> = {
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        ranked
+            .iter()
+            .map(|item| {
+                let next = ids.len();
+                *ids.entry(author(item)).or_insert(next)
+            })
+            .collect()
     };
-    let mut out: Vec<T> = Vec::with_capacity(ranked.len());
-    let mut waiting: VecDeque<T> = VecDeque::new();
-    let place_waiting = |out: &mut Vec<T>, waiting: &mut VecDeque<T>| {
-        while let Some(pos) = waiting.iter().position(|w| fits(out, w)) {
-            let item = waiting.remove(pos).expect("position is in range");
-            out.push(item);
+    let mut recent = vec![0usize; authors.len()];
+    let mut order: Vec<usize> = Vec::with_capacity(ranked.len());
+    let mut waiting: Vec<usize> = Vec::new();
+    let fits = |recent: &[usize], i: usize| recent[authors[i]] < max_per_author;
+    // Places item `i` and slides the window of the last `window - 1` items.
+    let place = |order: &mut Vec<usize>, recent: &mut [usize], i: usize| {
+        order.push(i);
+        recent[authors[i]] += 1;
+        if order.len() >= window {
+            recent[authors[order[order.len() - window]]] -= 1;
         }
     };
-    for item in ranked {
-        place_waiting(&mut out, &mut waiting);
-        if fits(&out, &item) {
-            out.push(item);
+    let place_waiting = |order: &mut Vec<usize>, recent: &mut [usize], waiting: &mut Vec<usize>| {
+        while let Some(pos) = waiting.iter().position(|&w| fits(recent, w)) {
+            let i = waiting.remove(pos);
+            place(order, recent, i);
+        }
+    };
+    for i in 0..ranked.len() {
+        place_waiting(&mut order, &mut recent, &mut waiting);
+        if fits(&recent, i) {
+            place(&mut order, &mut recent, i);
         } else {
-            waiting.push_back(item);
+            waiting.push(i);
         }
     }
-    place_waiting(&mut out, &mut waiting);
-    out
+    place_waiting(&mut order, &mut recent, &mut waiting);
+    let mut slots: Vec<Option<T>> = ranked.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each item is placed once"))
+        .collect()
 }
 
 /// Whether `items` obey the rule (the oracle of the tests).
@@ -96,6 +118,51 @@ mod tests {
         assert_eq!(same, vec![0, 1, 2]);
         // Items that can never fit are left out.
         assert_eq!(run(&["a", "a", "a"], 1, 3).len(), 1);
+    }
+
+    /// The rule as first written (counting the author over the window at every check): the
+    /// reference the counting version must match exactly.
+    fn reference(authors: &[usize], max: usize, window: usize) -> Vec<usize> {
+        let fits = |out: &[usize], i: usize| {
+            let recent = &out[out.len().saturating_sub(window - 1)..];
+            recent.iter().filter(|&&o| authors[o] == authors[i]).count() < max
+        };
+        let (mut out, mut waiting) = (Vec::new(), std::collections::VecDeque::new());
+        let place_waiting = |out: &mut Vec<usize>, waiting: &mut std::collections::VecDeque<usize>| {
+            while let Some(pos) = waiting.iter().position(|&w| fits(out, w)) {
+                out.push(waiting.remove(pos).unwrap());
+            }
+        };
+        for i in 0..authors.len() {
+            place_waiting(&mut out, &mut waiting);
+            if fits(&out, i) {
+                out.push(i);
+            } else {
+                waiting.push_back(i);
+            }
+        }
+        place_waiting(&mut out, &mut waiting);
+        out
+    }
+
+    #[test]
+    fn counting_matches_the_reference_on_random_lists() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+        let names = ["a", "b", "c", "d", "e", "f"];
+        for _ in 0..500 {
+            let n = rng.random_range(0..60);
+            let k = rng.random_range(1..=names.len());
+            let authors: Vec<usize> = (0..n).map(|_| rng.random_range(0..k)).collect();
+            let max = rng.random_range(1..4);
+            let window = rng.random_range(1..12);
+            let ranked: Vec<(usize, &str)> = authors.iter().map(|&a| names[a]).enumerate().collect();
+            let got: Vec<usize> = diversify(ranked, |x| x.1, max, window)
+                .iter()
+                .map(|x| x.0)
+                .collect();
+            assert_eq!(got, reference(&authors, max, window), "{authors:?} {max} {window}");
+        }
     }
 
     #[test]

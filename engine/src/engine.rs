@@ -1,4 +1,5 @@
-//! [`Engine`]: feed assembly over the current model, live updates and hot swap.
+//! [`Engine`]: feed assembly over the current model. Live updates are in `updates`, hot swap
+//! in `swap`.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -17,29 +18,35 @@ use crate::diversity::diversify;
 use crate::error::{Error, Result};
 use crate::feed::{FeedItem, FeedPage, FeedRequest, SourceCounts};
 use crate::filters::Admission;
-use crate::graph::{Interaction, InteractionKind, PostId, PostMeta, SocialGraph, UserId};
-use crate::live::{Tombstones, Trending};
+use crate::graph::{Interaction, PostId, PostMeta, SocialGraph, UserId};
+use crate::live::Tombstones;
 use crate::scoring::score;
 use crate::state::ModelState;
-use crate::swap::fresh_post;
+use crate::trending::TrendingBoard;
+
+/// Most ranked lists one page may build when the lists run out before the page is full (a
+/// list holds at least the sources' quotas of candidates, so one is nearly always enough).
+const MAX_BUILDS_PER_PAGE: usize = 3;
 
 /// The feed engine. Share it behind an `Arc`; every method takes `&self` and is safe to call
 /// from many threads at once.
 pub struct Engine<G> {
     pub(crate) graph: G,
     pub(crate) config: FeedConfig,
+    /// The served model; an empty state (version `""`) before the first one.
     pub(crate) state: ArcSwap<ModelState>,
-    cache: SnapshotCache,
-    tombstones: RwLock<Tombstones>,
-    trending: Mutex<Trending>,
-    /// Posts added since the engine started, replayed into the fresh buffer of every new model
-    /// that does not know them. Its lock also orders `add_post` against `swap`.
-    pub(crate) added: Mutex<Vec<PostMeta>>,
+    pub(crate) cache: SnapshotCache,
+    pub(crate) tombstones: RwLock<Tombstones>,
+    pub(crate) trending: TrendingBoard,
+    /// Posts added since the engine started (their latest version, by id), replayed into the
+    /// fresh buffer of every new model that does not know them. Its lock also orders
+    /// `add_post` against `swap`.
+    pub(crate) added: Mutex<HashMap<PostId, PostMeta>>,
     /// Users who interacted since the engine started: their vectors are folded in from the
     /// graph rather than read from the model, whatever the model version.
-    active: RwLock<HashSet<UserId>>,
-    /// Bumped whenever the candidate pool changes for everyone (post added or deleted, model
-    /// swapped): cached lists of older generations are not reused for fresh feeds.
+    pub(crate) active: RwLock<HashSet<UserId>>,
+    /// Bumped whenever the candidate pool changes for everyone (post added, edited or deleted,
+    /// model swapped): cached lists of older generations are not reused for fresh feeds.
     pub(crate) generation: AtomicU64,
     next_session: AtomicU64,
     stats: Mutex<EngineStats>,
@@ -75,6 +82,35 @@ struct UserFacts {
     interacted: HashSet<PostId>,
 }
 
+/// One feed request as the ranking sees it: what was read once at its start. Only the set of
+/// posts served in the session changes while the page is cut, so it travels beside this.
+struct RequestContext<'a> {
+    state: &'a ModelState,
+    user: &'a str,
+    facts: &'a UserFacts,
+    tombstones: &'a Tombstones,
+    session: u64,
+    generation: u64,
+    now: i64,
+}
+
+impl RequestContext<'_> {
+    fn admission<'b>(
+        &'b self,
+        graph: &'b dyn SocialGraph,
+        served: &'b HashSet<u64>,
+    ) -> Admission<'b> {
+        Admission {
+            user: self.user,
+            graph,
+            hidden: &self.facts.hidden,
+            interacted: &self.facts.interacted,
+            served,
+            tombstones: self.tombstones,
+        }
+    }
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -90,25 +126,58 @@ impl<G: SocialGraph> Engine<G> {
     pub fn new(artifact: Artifact, graph: G, config: FeedConfig) -> Result<Self> {
         config.check()?;
         let state = ModelState::new(artifact, &graph, &config);
+        Ok(Self::with_state(state, graph, config))
+    }
+
+    /// An engine with no model yet, for a fresh deployment before the first pipeline run.
+    ///
+    /// Feeds come from the followed, trending and fresh sources (the nearest-neighbour source
+    /// supplies nothing, and the trending source tops up with the newest posts instead of the
+    /// model's popular ones), so a feed is never empty while the engine knows an admissible
+    /// post. Without a model the engine knows the posts passed to
+    /// [`add_post`](Self::add_post) (pass the store's recent posts at start-up) and those the
+    /// graph lists for followed authors. [`model_version`](Self::model_version) is `""` and
+    /// pages name that version; [`record_interaction`](Self::record_interaction) counts
+    /// towards trending and folds in nothing. [`swap`](Self::swap) (or
+    /// [`reload_if_changed`](Self::reload_if_changed)) installs the first model; posts added
+    /// before stay candidates.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] from [`FeedConfig::check`].
+    pub fn without_model(graph: G, config: FeedConfig) -> Result<Self> {
+        config.check()?;
+        let state = ModelState::without_model(&config);
+        tracing::info!("engine serving without a model");
+        Ok(Self::with_state(state, graph, config))
+    }
+
+    fn with_state(state: ModelState, graph: G, config: FeedConfig) -> Self {
         let seed = crate::feed::unix_now() as u64;
-        Ok(Self {
+        Self {
             cache: SnapshotCache::new(config.cache_capacity, config.cache_ttl),
             graph,
             config,
             state: ArcSwap::from_pointee(state),
             tombstones: RwLock::new(Tombstones::default()),
-            trending: Mutex::new(Trending::default()),
-            added: Mutex::new(Vec::new()),
+            trending: TrendingBoard::default(),
+            added: Mutex::new(HashMap::new()),
             active: RwLock::new(HashSet::new()),
             generation: AtomicU64::new(0),
             next_session: AtomicU64::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             stats: Mutex::new(EngineStats::default()),
-        })
+        }
     }
 
-    /// The version of the model serving new requests.
+    /// The version of the model serving new requests, `""` before the first model.
     pub fn model_version(&self) -> String {
         self.state.load().version.clone()
+    }
+
+    /// Whether a model is being served (false for an engine built
+    /// [`without_model`](Self::without_model) until its first swap).
+    pub fn has_model(&self) -> bool {
+        self.state.load().has_model()
     }
 
     /// Running totals since the engine started.
@@ -131,9 +200,10 @@ impl<G: SocialGraph> Engine<G> {
     /// The first page (no cursor) ranks the candidate pool into a list cached for the user's
     /// feed session; later pages continue down that list, skipping what became inadmissible
     /// (deleted, newly hidden, seen). When the list is gone (expired, invalidated by the
-    /// user's own action, or ranked by an older model) it is rebuilt without the posts already
-    /// served, so pages never repeat a post. A page is ranked by exactly one model version,
-    /// the one in [`FeedPage::model_version`].
+    /// user's own action, or ranked by an older model) or runs out, what is left is ranked
+    /// again without the posts already served, so pages never repeat a post. A page is
+    /// shorter than asked (and has no next cursor) only when nothing admissible is left. A
+    /// page is ranked by exactly one model version, the one in [`FeedPage::model_version`].
     ///
     /// # Errors
     ///
@@ -173,33 +243,28 @@ impl<G: SocialGraph> Engine<G> {
         };
         let facts = self.user_facts(user);
         let tombstones = self.tombstones.read().unwrap_or_else(|e| e.into_inner());
+        let req = RequestContext {
+            state: &state,
+            user,
+            facts: &facts,
+            tombstones: &tombstones,
+            session,
+            generation,
+            now: request.now,
+        };
         let cache_hit = cached.is_some();
-        let (mut snapshot, mut fresh_build) = match cached {
-            Some(s) => (s, false),
+        let mut builds = 0;
+        let mut snapshot = match cached {
+            Some(s) => s,
             None => {
-                let s = self.build(
-                    &state,
-                    user,
-                    &facts,
-                    &tombstones,
-                    &served,
-                    session,
-                    generation,
-                    request.now,
-                )?;
-                (s, true)
+                builds += 1;
+                self.build(&req, &served)?
             }
         };
+        let mut sources = snapshot.sources;
         let mut items = Vec::with_capacity(request.limit);
         loop {
-            let admission = Admission {
-                user,
-                graph: &self.graph,
-                hidden: &facts.hidden,
-                interacted: &facts.interacted,
-                served: &served,
-                tombstones: &tombstones,
-            };
+            let admission = req.admission(&self.graph, &served);
             let taken: Vec<FeedItem> = snapshot
                 .items
                 .iter()
@@ -207,23 +272,24 @@ impl<G: SocialGraph> Engine<G> {
                 .take(request.limit - items.len())
                 .cloned()
                 .collect();
+            let got = taken.len();
             served.extend(taken.iter().map(|it| id_hash(&it.post)));
             items.extend(taken);
-            if items.len() == request.limit || fresh_build {
+            // Stop when the page is full, or when a list ranked for this page gave nothing
+            // (nothing admissible is left) or the builds are used up.
+            if items.len() == request.limit
+                || (builds > 0 && (got == 0 || builds == MAX_BUILDS_PER_PAGE))
+            {
                 break;
             }
-            // The cached list ran out: rank what is left, once.
-            snapshot = self.build(
-                &state,
-                user,
-                &facts,
-                &tombstones,
-                &served,
-                session,
-                generation,
-                request.now,
-            )?;
-            fresh_build = true;
+            // The list ran out: rank what is left.
+            snapshot = self.build(&req, &served)?;
+            sources = if builds == 0 {
+                snapshot.sources
+            } else {
+                sources.plus(&snapshot.sources)
+            };
+            builds += 1;
         }
         drop(tombstones);
         let next_cursor =
@@ -233,7 +299,7 @@ impl<G: SocialGraph> Engine<G> {
             session,
             version = state.version,
             items = items.len(),
-            sources = ?snapshot.sources,
+            ?sources,
             "feed page"
         );
         {
@@ -245,7 +311,7 @@ impl<G: SocialGraph> Engine<G> {
             items,
             next_cursor,
             model_version: state.version.clone(),
-            sources: snapshot.sources,
+            sources,
         })
     }
 
@@ -258,48 +324,29 @@ impl<G: SocialGraph> Engine<G> {
         }
     }
 
-    /// Ranks the candidate pool for `user` into a new cached list.
-    #[allow(clippy::too_many_arguments)]
-    fn build(
-        &self,
-        state: &ModelState,
-        user: &str,
-        facts: &UserFacts,
-        tombstones: &Tombstones,
-        served: &HashSet<u64>,
-        session: u64,
-        generation: u64,
-        now: i64,
-    ) -> Result<Arc<Snapshot>> {
+    /// Ranks the candidate pool for the request (without `served`) into a new cached list.
+    fn build(&self, req: &RequestContext<'_>, served: &HashSet<u64>) -> Result<Arc<Snapshot>> {
         let config = &self.config;
-        let user_vector = self.user_vector_in(state, user, &facts.interactions)?;
+        let state = req.state;
+        let user_vector = self.user_vector_in(state, req.user, &req.facts.interactions)?;
         let mut author_interactions: HashMap<UserId, usize> = HashMap::new();
-        for i in &facts.interactions {
-            if let Some((author, _)) = locate(state, &self.graph, &i.post) {
-                *author_interactions.entry(author).or_default() += 1;
+        for i in &req.facts.interactions {
+            if let Some(found) = locate(state, &self.graph, &i.post) {
+                *author_interactions
+                    .entry(found.author.into_owned())
+                    .or_default() += 1;
             }
         }
-        let trending = {
-            let mut t = lock(&self.trending);
-            t.prune(now, config.trending_window);
-            t.scores(now, config.trending_window, config.trending_half_life)
-        };
+        let trending = self.trending.snapshot(req.now, config);
         let ctx = Context {
             state,
             graph: &self.graph,
             config,
             user_vector,
-            followees: self.graph.followees(user),
-            trending_by_post: trending.iter().cloned().collect(),
-            trending,
-            admission: Admission {
-                user,
-                graph: &self.graph,
-                hidden: &facts.hidden,
-                interacted: &facts.interacted,
-                served,
-                tombstones,
-            },
+            followees: self.graph.followees(req.user).into_iter().collect(),
+            trending: &trending,
+            trending_decay: trending.decay_to(req.now),
+            admission: req.admission(&self.graph, served),
             author_interactions,
         };
         let pool = gather(&ctx);
@@ -308,7 +355,13 @@ impl<G: SocialGraph> Engine<G> {
             .into_candidates()
             .into_iter()
             .map(|c| FeedItem {
-                score: score(&c, now, config, &ctx.followees, &ctx.author_interactions),
+                score: score(
+                    &c,
+                    req.now,
+                    config,
+                    &ctx.followees,
+                    &ctx.author_interactions,
+                ),
                 post: c.post,
                 author: c.author,
                 reasons: c.reasons,
@@ -328,28 +381,23 @@ impl<G: SocialGraph> Engine<G> {
         {
             let mut stats = lock(&self.stats);
             stats.builds += 1;
-            let (t, s) = (&mut stats.sources, &sources);
-            t.similar += s.similar;
-            t.followed += s.followed;
-            t.trending += s.trending;
-            t.popular += s.popular;
-            t.fresh += s.fresh;
+            stats.sources = stats.sources.plus(&sources);
         }
         let snapshot = Arc::new(Snapshot {
-            session,
+            session: req.session,
             version: state.version.clone(),
-            generation,
+            generation: req.generation,
             items,
             sources,
         });
-        self.cache.insert(user, Arc::clone(&snapshot));
+        self.cache.insert(req.user, Arc::clone(&snapshot));
         Ok(snapshot)
     }
 
     /// `user`'s vector under `state`: a vector folded in for this version, else the model's
     /// row (unless the user interacted since the engine started), else a fold-in of their
-    /// interactions with model items, else `None` (cold start).
-    fn user_vector_in(
+    /// interactions with model items, else `None` (cold start, and always without a model).
+    pub(crate) fn user_vector_in(
         &self,
         state: &ModelState,
         user: &str,
@@ -383,7 +431,7 @@ impl<G: SocialGraph> Engine<G> {
     }
 
     /// The vector the engine ranks `user`'s feed with under the current model (`None` for a
-    /// cold-start user): for debugging and tests.
+    /// cold-start user, and for everyone without a model): for debugging and tests.
     ///
     /// # Errors
     ///
@@ -394,79 +442,5 @@ impl<G: SocialGraph> Engine<G> {
         Ok(self
             .user_vector_in(&state, user, &interactions)?
             .map(|v| v.to_vec()))
-    }
-
-    /// Tells the engine that `user` interacted with `post` at `at` (Unix seconds). Call it after
-    /// the interaction is visible through [`SocialGraph::interactions`].
-    ///
-    /// The user's vector is folded in again at once (ALS fold-in against the model's fixed item
-    /// vectors, with the cached Gram matrix), their cached candidate list is dropped, and the
-    /// post's trending score grows by the kind's weight.
-    ///
-    /// # Errors
-    ///
-    /// Fold-in errors ([`Error::Model`]).
-    pub fn record_interaction(
-        &self,
-        user: &str,
-        post: &str,
-        kind: InteractionKind,
-        at: i64,
-    ) -> Result<()> {
-        self.record_engagement(post, kind, at);
-        self.active
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(user.to_owned());
-        let state = self.state.load_full();
-        state.forget_user_vector(user);
-        let interactions = self.graph.interactions(user);
-        self.user_vector_in(&state, user, &interactions)?;
-        self.cache.invalidate(user);
-        Ok(())
-    }
-
-    /// Counts an engagement with `post` at `at` towards trending only (no fold-in, no cache
-    /// invalidation): for warming the trending window from the store after a restart.
-    pub fn record_engagement(&self, post: &str, kind: InteractionKind, at: i64) {
-        lock(&self.trending).record(post, at, self.config.weights.of(kind));
-    }
-
-    /// Drops `user`'s cached candidate list, so that their next page is ranked afresh. Call it
-    /// when they follow, block or mute someone.
-    pub fn invalidate_user(&self, user: &str) {
-        self.cache.invalidate(user);
-    }
-
-    /// Makes a new post a candidate at once. Its vector is the mean of its author's item
-    /// vectors, else the mean of its topics' item vectors, else it has none (it can still be
-    /// served as fresh, followed or trending). Posts the model already knows, and deleted
-    /// posts, are ignored.
-    pub fn add_post(&self, meta: PostMeta) {
-        if meta.deleted {
-            return;
-        }
-        let mut added = lock(&self.added);
-        let state = self.state.load();
-        if state.item_index.contains_key(&meta.id) {
-            return;
-        }
-        let post = fresh_post(&state, &meta);
-        state
-            .fresh
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(post);
-        added.push(meta);
-        self.generation.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Tombstones a post: it leaves every feed at once, including pages of running sessions.
-    pub fn delete_post(&self, post: &str) {
-        self.tombstones
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(post);
-        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 }

@@ -85,7 +85,7 @@ pub struct FeedItem {
 }
 
 /// How many distinct admissible candidates each source supplied to the ranked list a page
-/// was cut from.
+/// was cut from (summed over the lists ranked for the page when one was not enough).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceCounts {
     /// Nearest neighbours (HNSW index and the exact buffer of new posts).
@@ -98,6 +98,19 @@ pub struct SourceCounts {
     pub popular: usize,
     /// New posts (explore slot).
     pub fresh: usize,
+}
+
+impl SourceCounts {
+    /// The counts of both, source by source.
+    pub fn plus(&self, other: &Self) -> Self {
+        Self {
+            similar: self.similar + other.similar,
+            followed: self.followed + other.followed,
+            trending: self.trending + other.trending,
+            popular: self.popular + other.popular,
+            fresh: self.fresh + other.fresh,
+        }
+    }
 }
 
 /// One page of a feed.

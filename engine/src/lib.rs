@@ -11,9 +11,14 @@
 //!   `candidates`), admission filters (`filters`), a blended score (`scoring`, weights in
 //!   [`FeedConfig`]), the per-author diversity rule (`diversity`) and an opaque cursor
 //!   (`cursor`) over a ranked list cached per user (`cache`, on moka).
-//! - [`Engine::record_interaction`] folds the user's vector in again at once;
+//! - [`Engine::record_interaction`] folds the user's vector in again at once and counts
+//!   towards trending ([`Engine::refresh_user`] only folds in, after an unlike);
 //!   [`Engine::add_post`] makes a new post a candidate at once (an exact buffer searched beside
-//!   the index); [`Engine::delete_post`] tombstones.
+//!   the index), [`Engine::update_post`] refreshes it after an edit; [`Engine::delete_post`]
+//!   tombstones. [`Engine::trending`] lists the trending posts (ranked once per
+//!   [`FeedConfig::trending_refresh`] and shared by every request).
+//! - [`Engine::without_model`] serves feeds before the first model is published (followed,
+//!   trending and new posts); the first [`Engine::swap`] installs one.
 //! - [`Engine::swap`] and [`Engine::reload_if_changed`] swap in a new model atomically
 //!   (arc-swap): requests in flight finish on the model they started with.
 //!
@@ -54,6 +59,8 @@ mod live;
 mod scoring;
 mod state;
 mod swap;
+mod trending;
+mod updates;
 
 pub use config::{FeedConfig, InteractionWeights};
 pub use engine::{Engine, EngineStats};

@@ -1,7 +1,7 @@
 //! Blending: the final score of a candidate from its model score, freshness, author affinity
 //! and trending score, weighted by [`FeedConfig`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::candidates::Candidate;
 use crate::config::FeedConfig;
@@ -25,7 +25,7 @@ pub(crate) fn score(
     c: &Candidate,
     now: i64,
     config: &FeedConfig,
-    followees: &[UserId],
+    followees: &HashSet<UserId>,
     author_interactions: &HashMap<UserId, usize>,
 ) -> f32 {
     let followed = followees.contains(&c.author);
@@ -67,7 +67,7 @@ mod tests {
         let config = FeedConfig::default();
         let day = 24 * 3600;
         let c = candidate("a", 0, 0.8, 1.0);
-        let followees = vec!["a".to_owned()];
+        let followees: HashSet<UserId> = ["a".to_owned()].into();
         let counts: HashMap<UserId, usize> = [("a".to_owned(), 2)].into();
         // 1.0·0.8 + 0.3·0.5 + 0.3·(0.5 + 0.5·0.5) + 0.2·0.5
         let expected = 0.8 + 0.15 + 0.3 * 0.75 + 0.1;

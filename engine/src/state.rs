@@ -3,6 +3,12 @@
 //! A state is immutable except for two per-version caches (folded-in user vectors and the
 //! vectors of posts added since the model was trained), so a request that loaded it keeps a
 //! consistent view of one model version even while a newer one is swapped in.
+//!
+//! Before the first model is published the engine serves from an empty state
+//! ([`ModelState::without_model`]): no items, no users, no index, version `""`. Every lookup
+//! of a model item or user then finds nothing, so the nearest-neighbour source and the
+//! model's popularity supply nothing while the fresh buffer, the followed and the trending
+//! sources work as usual.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -10,6 +16,7 @@ use std::sync::{Arc, RwLock};
 use models::als::{fold_in, gram};
 use models::ann::AnnIndex;
 use models::artifact::Artifact;
+use models::content::ContentEncoder;
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::config::FeedConfig;
@@ -36,8 +43,8 @@ pub(crate) struct ModelState {
     pub gram: Array2<f32>,
     pub regularization: f32,
     pub alpha: f32,
-    /// The HNSW index; `index.items()` are the item factors.
-    pub index: AnnIndex,
+    /// The HNSW index; `index.items()` are the item factors. `None` without a model.
+    pub index: Option<AnnIndex>,
     /// `ef` of every HNSW search.
     pub ef_search: usize,
     /// Model items by descending training popularity (ties by lower index).
@@ -48,6 +55,9 @@ pub(crate) struct ModelState {
     pub items_by_author: HashMap<UserId, Vec<u32>>,
     /// Mean item vector of each topic.
     pub topic_means: HashMap<String, Array1<f32>>,
+    /// The artifact's content encoder (a new post's vector from its topics and text), if it
+    /// has one; the loader checked that its factors are the model's.
+    pub content_encoder: Option<ContentEncoder>,
     /// Folded-in vectors of users who interacted since the engine started (or who are unknown
     /// to the model), keyed by user; bounded like the candidate-list cache (an evicted vector
     /// is folded in again when needed).
@@ -67,6 +77,7 @@ impl ModelState {
             item_factors,
             popularity,
             index,
+            content_encoder,
             ..
         } = artifact;
         // The index keeps its own copy of the item vectors; the artifact's copy is dropped here.
@@ -137,20 +148,53 @@ impl ModelState {
             gram,
             regularization: manifest.model.regularization,
             alpha: manifest.model.alpha,
-            index,
+            index: Some(index),
             ef_search,
             popular_order,
             item_meta,
             items_by_author,
             topic_means,
+            content_encoder,
             user_vectors: moka::sync::Cache::new(config.cache_capacity),
             fresh: RwLock::new(FreshBuffer::default()),
         }
     }
 
-    /// The item factors (`items x factors`).
+    /// The serving state before any model is published: version `""` and nothing in it but
+    /// the (empty) fresh buffer and user-vector cache.
+    pub(crate) fn without_model(config: &FeedConfig) -> Self {
+        Self {
+            version: String::new(),
+            user_index: HashMap::new(),
+            item_ids: Vec::new(),
+            item_index: HashMap::new(),
+            user_factors: Array2::zeros((0, 0)),
+            gram: Array2::zeros((0, 0)),
+            regularization: 0.0,
+            alpha: 0.0,
+            index: None,
+            ef_search: 0,
+            popular_order: Vec::new(),
+            item_meta: Vec::new(),
+            items_by_author: HashMap::new(),
+            topic_means: HashMap::new(),
+            content_encoder: None,
+            user_vectors: moka::sync::Cache::new(config.cache_capacity),
+            fresh: RwLock::new(FreshBuffer::default()),
+        }
+    }
+
+    /// Whether this state serves a published model.
+    pub(crate) fn has_model(&self) -> bool {
+        self.index.is_some()
+    }
+
+    /// The item factors (`items x factors`; `0 x 0` without a model).
     pub(crate) fn items(&self) -> ndarray::ArrayView2<'_, f32> {
-        self.index.items()
+        match &self.index {
+            Some(index) => index.items(),
+            None => ndarray::ArrayView2::from_shape((0, 0), &[]).expect("an empty shape"),
+        }
     }
 
     /// The vector of a new post: the mean of its author's item vectors, else the mean of its

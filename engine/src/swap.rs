@@ -20,7 +20,8 @@ use crate::live::FreshPost;
 use crate::state::ModelState;
 
 impl<G: SocialGraph> Engine<G> {
-    /// Swaps in a new model and returns the version it replaced.
+    /// Swaps in a new model and returns the version it replaced (`""` when it is the first
+    /// model of an engine built [`without_model`](Self::without_model)).
     ///
     /// The new state is derived before the swap (requests keep being served by the old one);
     /// requests in flight finish on the model they started with. Posts added since the engine
@@ -29,10 +30,10 @@ impl<G: SocialGraph> Engine<G> {
     pub fn swap(&self, artifact: Artifact) -> String {
         let new = ModelState::new(artifact, &self.graph, &self.config);
         let mut added = lock(&self.added);
-        added.retain(|m| !new.item_index.contains_key(&m.id));
+        added.retain(|id, _| !new.item_index.contains_key(id));
         {
             let mut fresh = new.fresh.write().unwrap_or_else(|e| e.into_inner());
-            for meta in added.iter() {
+            for meta in added.values() {
                 fresh.push(fresh_post(&new, meta));
             }
         }
@@ -109,11 +110,19 @@ impl Drop for Reloader {
     }
 }
 
+/// A new post in `state`'s vector space: the content encoder's vector of its topics and text
+/// when the artifact has an encoder and it knows one of the post's features, else the mean of
+/// its author's item vectors, else the mean of its topics' mean vectors, else none.
 pub(crate) fn fresh_post(state: &ModelState, meta: &PostMeta) -> FreshPost {
+    let vector = state
+        .content_encoder
+        .as_ref()
+        .and_then(|encoder| encoder.encode(&meta.topics, &meta.text))
+        .or_else(|| state.new_post_vector(meta).map(|v| v.to_vec()));
     FreshPost {
         id: meta.id.clone(),
         author: meta.author.clone(),
         created_at: meta.created_at,
-        vector: state.new_post_vector(meta).map(|v| v.to_vec()),
+        vector,
     }
 }

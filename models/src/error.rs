@@ -36,6 +36,29 @@ pub enum Error {
     #[error("cg_steps must be at least 1 when exact is false")]
     ZeroCgSteps,
 
+    // ---- Content-encoder parameters (`ContentParams::check`) ---------------------------------
+    /// `buckets` was 0 or above `ContentParams::MAX_BUCKETS`.
+    #[error("buckets must be in 1..={max}, got {got}", max = crate::content::ContentParams::MAX_BUCKETS)]
+    InvalidBuckets {
+        /// The rejected value.
+        got: usize,
+    },
+    /// The ridge penalty grid `lambdas` was empty.
+    #[error("the ridge penalty grid (lambdas) must not be empty")]
+    EmptyLambdaGrid,
+    /// A ridge penalty was zero, negative, NaN or infinite.
+    #[error("ridge penalty (lambda) must be finite and > 0, got {got}")]
+    InvalidLambda {
+        /// The rejected value.
+        got: f32,
+    },
+    /// `validation_fraction` was not strictly between 0 and 1.
+    #[error("validation_fraction must be strictly between 0 and 1, got {got}")]
+    InvalidValidationFraction {
+        /// The rejected value.
+        got: f64,
+    },
+
     // ---- ANN configuration (`AnnConfig::check`) ----------------------------------------------
     /// `max_connections` was outside `1..=255` (hnsw_rs stores it in one byte).
     #[error("max_connections must be in 1..=255, got {got}")]
@@ -120,6 +143,20 @@ pub enum Error {
         /// The Cholesky pivot at which the factorisation broke down.
         pivot: usize,
     },
+
+    /// Too few rows to do what was asked.
+    #[error("not enough {what}: need at least {need}, got {got}")]
+    NotEnoughItems {
+        /// What was counted.
+        what: &'static str,
+        /// The minimum.
+        need: usize,
+        /// How many there were.
+        got: usize,
+    },
+    /// No post given to the content encoder has a topic or a word, so there is nothing to fit.
+    #[error("no post has a topic or a word: the content encoder has nothing to learn from")]
+    NoContentFeatures,
 
     // ---- ANN index --------------------------------------------------------------------------
     /// The ANN index was asked to hold no vectors.
@@ -219,6 +256,15 @@ pub enum Error {
     /// A `.npy` file is malformed or not of the expected type or shape.
     #[error("invalid npy file {path}: {reason}")]
     Npy {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The content encoder's files are inconsistent or malformed (beyond their shapes, which are
+    /// reported as [`Error::DimensionMismatch`]).
+    #[error("invalid content encoder in {path}: {reason}")]
+    MalformedContentEncoder {
         /// The offending file.
         path: PathBuf,
         /// What is wrong with it.

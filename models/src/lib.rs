@@ -6,6 +6,8 @@
 //! - [`topk`]: exact top-K by dot product with exclusions, the oracle every index is tested
 //!   against.
 //! - [`ann`]: the HNSW index for maximum-inner-product search over item vectors.
+//! - [`content`]: the content encoder, a post's vector from its topics and text (ridge
+//!   regression onto the trained item vectors), for posts the model has not seen.
 //! - [`artifact`]: the versioned model artifact, its atomic publisher and its verifying loader.
 //!
 //! Everything random takes a seed, and parallel code only parallelises independent rows, so the
@@ -40,6 +42,7 @@
 pub mod als;
 pub mod ann;
 pub mod artifact;
+pub mod content;
 pub mod error;
 mod kernels;
 pub mod popular;

@@ -6,6 +6,7 @@ use datasets::loader::LoadOptions;
 use datasets::synthetic::SyntheticConfig;
 use models::als::AlsParams;
 use models::ann::AnnConfig;
+use models::content::ContentParams;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -65,17 +66,49 @@ pub enum DedupPolicy {
     SumWeights,
 }
 
+/// The content-encoder stage: a map from post features (topics, text) to the item vectors, fitted
+/// after ALS on the trained items and published in the artifact (see [`crate::content`]).
+///
+/// `Default` gives: enabled, [`ContentParams::default`], a held-out share of 0.2.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContentConfig {
+    /// Fit, evaluate and publish the encoder when the data has post features. Default `true`.
+    pub enabled: bool,
+    /// The encoder's hyper-parameters; its seed also draws the held-out posts. Default
+    /// [`ContentParams::default`].
+    pub params: ContentParams,
+    /// Share of the trained posts hidden from the encoder's fit (penalty choice included) and
+    /// used to evaluate it against the author-mean and topic-mean baselines. Default 0.2.
+    pub held_out_fraction: f64,
+}
+
+impl Default for ContentConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            params: ContentParams::default(),
+            held_out_fraction: 0.2,
+        }
+    }
+}
+
 /// Everything a pipeline run needs.
 ///
 /// `Default` gives: the synthetic data set with its default config, data under `data`, models under
 /// `<data_dir>/models`, `AlsParams::default()`, no tuning (with [`TuneGrid::default`] ready), no export,
 /// `AnnConfig::default()`, K = 10, ANN recall measured on 1,000 users, no rating filter, binary
-/// weights, automatic dedup, and progress bars on (they are hidden anyway when stderr is not a
-/// terminal).
+/// weights, automatic dedup, no posts file, the content encoder with [`ContentConfig::default`], and
+/// progress bars on (they are hidden anyway when stderr is not a terminal).
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     /// The interactions to train on.
     pub dataset: DatasetSource,
+    /// The posts file of a [`DatasetSource::File`] run: CSV with the columns `id`, `author`,
+    /// `created_at`, `topics` (separated by `|`) and `text` (see `datasets::posts`), the input of
+    /// the content encoder. Ignored for the other sources, which bring their own post features
+    /// (the synthetic posts; MovieLens genres and titles). Default `None`: a file run then has
+    /// no post features and skips the content encoder.
+    pub posts: Option<PathBuf>,
     /// The data directory: MovieLens is fetched into `<data_dir>/datasets/`, models go to
     /// `<data_dir>/models/` unless `models_dir` says otherwise.
     pub data_dir: PathBuf,
@@ -104,6 +137,8 @@ pub struct RunConfig {
     pub weighting: Weighting,
     /// How duplicate (user, item) pairs are merged.
     pub dedup: DedupPolicy,
+    /// The content-encoder stage.
+    pub content: ContentConfig,
     /// Draw progress bars on stderr (only when it is a terminal).
     pub show_progress: bool,
 }
@@ -112,6 +147,7 @@ impl Default for RunConfig {
     fn default() -> Self {
         Self {
             dataset: DatasetSource::Synthetic(SyntheticConfig::default()),
+            posts: None,
             data_dir: PathBuf::from("data"),
             models_dir: None,
             als: AlsParams::default(),
@@ -124,6 +160,7 @@ impl Default for RunConfig {
             min_rating: None,
             weighting: Weighting::default(),
             dedup: DedupPolicy::default(),
+            content: ContentConfig::default(),
             show_progress: true,
         }
     }
@@ -142,7 +179,9 @@ impl RunConfig {
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] naming the field: `k` or `ann_recall_users` of 0, a non-finite
-    /// `min_rating`, or an empty axis in `grid` when `tune` is set.
+    /// `min_rating`, an empty axis in `grid` when `tune` is set, or a `content.held_out_fraction`
+    /// not strictly between 0 and 1; [`Error::Model`] for invalid `content.params` when the
+    /// content stage is enabled.
     pub fn validate(&self) -> Result<()> {
         let invalid = |field: &'static str, reason: &str| {
             Err(Error::InvalidConfig {
@@ -163,6 +202,16 @@ impl RunConfig {
         }
         if self.tune {
             self.grid.validate()?;
+        }
+        if self.content.enabled {
+            self.content.params.check()?;
+            let f = self.content.held_out_fraction;
+            if !(f.is_finite() && f > 0.0 && f < 1.0) {
+                return invalid(
+                    "content.held_out_fraction",
+                    "must be strictly between 0 and 1",
+                );
+            }
         }
         Ok(())
     }
@@ -240,6 +289,33 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn rejects_bad_content_settings_only_when_enabled() {
+        let mut c = RunConfig {
+            content: ContentConfig {
+                held_out_fraction: 1.0,
+                ..ContentConfig::default()
+            },
+            ..RunConfig::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig {
+                field: "content.held_out_fraction",
+                ..
+            })
+        ));
+        c.content.held_out_fraction = 0.2;
+        c.content.params.lambdas.clear();
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Model(models::error::Error::EmptyLambdaGrid))
+        ));
+        c.content.enabled = false;
+        c.validate().unwrap();
+        assert_eq!(RunConfig::default().posts, None);
     }
 
     #[test]

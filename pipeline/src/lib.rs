@@ -1,15 +1,16 @@
 //! The offline pipeline of Social Live: the stages that turn interaction data into a published model.
 //!
 //! ```text
-//! load → split → (tune) → train → evaluate → (export) → index → report → publish
+//! load → split → (tune) → train → evaluate → (export) → content encoder → index → report → publish
 //! ```
 //!
 //! [`run()`] does it all from a [`RunConfig`]: it loads the interactions (MovieLens-100K, fetched when
 //! missing; the seeded synthetic social network; or any CSV/TSV/Parquet log), applies the temporal
 //! split of `shared/EVALUATION.md`, optionally picks ALS hyper-parameters on a validation split cut from
-//! train, trains implicit ALS, scores it on test beside MostPopular, builds an HNSW index over the item
-//! vectors and measures its recall against brute force, and publishes a versioned artifact with a run
-//! report (`report.json`, `report.md`, SVG plots).
+//! train, trains implicit ALS, scores it on test beside MostPopular, fits the content encoder (post
+//! features → item vectors) when the data has post features and scores it on held-out posts, builds an
+//! HNSW index over the item vectors and measures its recall against brute force, and publishes a
+//! versioned artifact with a run report (`report.json`, `report.md`, SVG plots).
 //!
 //! The stages are public modules so that benches and comparisons can run them one at a time:
 //! [`run::prepare`] loads and splits, [`run::fit_and_evaluate`] trains and scores without publishing,
@@ -29,6 +30,7 @@
 //! ```
 
 pub mod config;
+pub mod content;
 pub mod error;
 pub mod evaluate;
 pub mod export;
@@ -45,7 +47,7 @@ pub mod split;
 pub mod train;
 pub mod tune;
 
-pub use config::{DatasetSource, DedupPolicy, RunConfig, Weighting};
+pub use config::{ContentConfig, DatasetSource, DedupPolicy, RunConfig, Weighting};
 pub use error::{Error, Result};
 pub use report::Report;
 pub use run::{RunOutcome, fit_and_evaluate, prepare, run};

@@ -3,17 +3,19 @@
 //! The order follows `shared/EVALUATION.md`: the `min_rating` filter runs before anything else (so the
 //! `r>=4` variant drops low ratings before the split), then duplicate (user, item) pairs are merged
 //! (the latest kept for ratings, weights summed for social events). The split comes after, in
-//! [`crate::split`].
+//! [`crate::split`]. The post features of the source (the content encoder's input) are read here
+//! too.
 
 use std::path::PathBuf;
 
 use datasets::loader::{LoadOptions, Loaded, load_interactions};
-use datasets::movielens::{fetch_ml100k, ml100k_paths};
+use datasets::movielens::{fetch_ml100k, load_ml100k_items, ml100k_paths};
 use datasets::split::{dedup, filter_min_rating};
 use datasets::synthetic::{EventWeights, to_canonical_frame};
 use polars::prelude::DataFrame;
 
 use crate::config::{DatasetSource, RunConfig};
+use crate::content::{PostFeatures, sources};
 use crate::error::{Error, Result};
 
 /// The loaded, filtered and de-duplicated interactions with the counts of what was dropped.
@@ -33,6 +35,9 @@ pub struct LoadedData {
     pub below_min_rating: usize,
     /// Rows merged into another row of the same (user, item) pair.
     pub duplicates_merged: usize,
+    /// The posts' topics, text and authors, the content encoder's input: the synthetic posts,
+    /// MovieLens genres and titles, or the posts file of a file run (`None` without one).
+    pub post_features: Option<PostFeatures>,
 }
 
 /// A source read into a raw canonical frame.
@@ -42,15 +47,17 @@ struct Raw {
     /// Rows the loader itself dropped by `LoadOptions::min_rating`.
     below_min_rating: usize,
     path: Option<PathBuf>,
+    post_features: Option<PostFeatures>,
 }
 
-impl From<Loaded> for Raw {
-    fn from(loaded: Loaded) -> Self {
+impl Raw {
+    fn from_loaded(loaded: Loaded, post_features: Option<PostFeatures>) -> Self {
         Self {
             frame: loaded.frame,
             skipped_rows: loaded.skipped_rows,
             below_min_rating: loaded.below_min_rating,
             path: Some(loaded.source),
+            post_features,
         }
     }
 }
@@ -64,7 +71,12 @@ fn read_source(config: &RunConfig) -> Result<Raw> {
                 tracing::info!(data_dir = %config.data_dir.display(), "MovieLens-100K not found: fetching it");
             }
             let paths = fetch_ml100k(&config.data_dir)?;
-            Ok(load_interactions(&paths.interactions, &LoadOptions::default())?.into())
+            let loaded = load_interactions(&paths.interactions, &LoadOptions::default())?;
+            let movies = load_ml100k_items(&paths.items)?;
+            Ok(Raw::from_loaded(
+                loaded,
+                Some(sources::from_movielens(movies)),
+            ))
         }
         DatasetSource::Synthetic(synthetic) => {
             let network = datasets::synthetic::generate(synthetic)?;
@@ -74,9 +86,18 @@ fn read_source(config: &RunConfig) -> Result<Raw> {
                 skipped_rows: 0,
                 below_min_rating: 0,
                 path: None,
+                post_features: Some(sources::from_synthetic(&network)),
             })
         }
-        DatasetSource::File { path, options } => Ok(load_interactions(path, options)?.into()),
+        DatasetSource::File { path, options } => {
+            let loaded = load_interactions(path, options)?;
+            let posts = config
+                .posts
+                .as_deref()
+                .map(sources::from_file)
+                .transpose()?;
+            Ok(Raw::from_loaded(loaded, posts))
+        }
     }
 }
 
@@ -84,11 +105,13 @@ fn read_source(config: &RunConfig) -> Result<Raw> {
 ///
 /// # Errors
 ///
-/// [`Error::Dataset`] if fetching, reading or generating fails (a malformed row names its file, line
-/// and column); [`Error::EmptyData`] if nothing is left after loading or after the `min_rating` filter.
+/// [`Error::Dataset`] if fetching, reading or generating fails, the posts file or the MovieLens
+/// items file included (a malformed row names its file, line and column); [`Error::EmptyData`] if
+/// nothing is left after loading or after the `min_rating` filter.
 pub fn load(config: &RunConfig) -> Result<LoadedData> {
     let raw = read_source(config)?;
     let (frame, skipped_rows, path) = (raw.frame, raw.skipped_rows, raw.path);
+    let post_features = raw.post_features;
     let rows_loaded = frame.height() + raw.below_min_rating;
     if frame.height() == 0 && raw.below_min_rating == 0 {
         return Err(Error::EmptyData { stage: "loading" });
@@ -122,5 +145,6 @@ pub fn load(config: &RunConfig) -> Result<LoadedData> {
         skipped_rows,
         below_min_rating,
         duplicates_merged,
+        post_features,
     })
 }

@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use models::als::{AlsModel, AlsParams};
 use models::ann::{AnnConfig, AnnIndex};
-use models::artifact::{ArtifactContents, Counts, Manifest, SCHEMA_VERSION};
+use models::artifact::{ArtifactContents, Counts, Manifest, OptionalContents, SCHEMA_VERSION};
+use models::content::ContentEncoder;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -151,6 +152,8 @@ pub struct PublishInput<'a> {
     pub index: &'a AnnIndex,
     /// Its parameters.
     pub ann: &'a AnnConfig,
+    /// The content encoder, when one was fitted.
+    pub content_encoder: Option<&'a ContentEncoder>,
     /// The reproducible metrics for the manifest (no timings).
     pub metrics: serde_json::Value,
     /// Unchecksummed files (report, plots).
@@ -187,10 +190,14 @@ pub fn publish(models_dir: &Path, input: PublishInput<'_>) -> Result<PathBuf> {
         popularity: input.popularity,
         index: input.index,
     };
-    Ok(models::artifact::publish(
+    let optional = OptionalContents {
+        content_encoder: input.content_encoder,
+    };
+    Ok(models::artifact::publish_with(
         models_dir,
         manifest,
         &contents,
+        optional,
         input.extra_files,
     )?)
 }

@@ -1,4 +1,5 @@
-//! The whole run: load → split → (tune) → train → evaluate → (export) → index → report → publish.
+//! The whole run: load → split → (tune) → train → evaluate → (export) → content encoder → index →
+//! report → publish.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -8,6 +9,7 @@ use models::popular::MostPopular;
 use time::OffsetDateTime;
 
 use crate::config::{RunConfig, Weighting};
+use crate::content;
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation};
 use crate::export::{self, ExportInput};
@@ -164,6 +166,16 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         None => None,
     };
 
+    let content = timings.stage("content encoder", || {
+        content::fit_and_evaluate(
+            loaded.post_features.as_ref(),
+            &prepared.items,
+            model.item_factors.view(),
+            popular.counts(),
+            &config.content,
+        )
+    })?;
+
     let ann_index = timings.stage("index build", || {
         index::build(model.item_factors.view(), &config.ann, show)
     })?;
@@ -234,6 +246,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             build_seconds,
             measurement,
         },
+        content: content.report,
         timings: Vec::new(),
         export,
         plots: report::plot_files(),
@@ -261,6 +274,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             popularity: popular.counts(),
             index: &ann_index,
             ann: &config.ann,
+            content_encoder: content.encoder.as_ref(),
             metrics: report::manifest_metrics(&report),
             extra_files: &extra_files,
         },

@@ -5,7 +5,8 @@
 //! - [`similar`]: nearest neighbours of the user vector in the HNSW index, merged with an exact
 //!   search of the buffer of new posts;
 //! - [`followed`]: recent posts of followed authors;
-//! - [`trending`]: time-decayed live engagement, then the model's popularity (cold start);
+//! - [`trending`]: time-decayed live engagement, then the model's popularity (cold start), or
+//!   without a model the newest posts;
 //! - [`fresh`]: the newest posts added since the model was trained (explore slot).
 //!
 //! Every source keeps fetching until its quota of *admissible* candidates is met or it runs
@@ -16,7 +17,8 @@ pub(crate) mod fresh;
 pub(crate) mod similar;
 pub(crate) mod trending;
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use ndarray::Array1;
 
@@ -26,6 +28,7 @@ use crate::filters::Admission;
 use crate::graph::{PostId, SocialGraph, UserId};
 use crate::live::{FreshBuffer, dot};
 use crate::state::ModelState;
+use crate::trending::TrendingSnapshot;
 
 /// Everything a feed build needs to know about the request, gathered once.
 pub(crate) struct Context<'a> {
@@ -33,11 +36,11 @@ pub(crate) struct Context<'a> {
     pub graph: &'a dyn SocialGraph,
     pub config: &'a FeedConfig,
     pub user_vector: Option<Array1<f32>>,
-    pub followees: Vec<UserId>,
-    /// Live trending scores, highest first.
-    pub trending: Vec<(PostId, f32)>,
-    /// The same scores by post.
-    pub trending_by_post: HashMap<PostId, f32>,
+    pub followees: HashSet<UserId>,
+    /// Live trending scores (shared by the requests of one refresh period).
+    pub trending: &'a TrendingSnapshot,
+    /// Turns the snapshot's scores into scores at the request's time.
+    pub trending_decay: f32,
     pub admission: Admission<'a>,
     /// Interactions of the user per author (author affinity).
     pub author_interactions: HashMap<UserId, usize>,
@@ -71,31 +74,63 @@ impl Pool {
 
     /// Proposes `post` for `reason`. Returns whether it was admissible (new or already in).
     pub(crate) fn propose(&mut self, ctx: &Context<'_>, post: &str, reason: Reason) -> bool {
-        if let Some(&i) = self.by_post.get(post) {
-            let reasons = &mut self.candidates[i].reasons;
-            if !reasons.contains(&reason) {
-                reasons.push(reason);
-                reasons.sort_unstable();
-                self.count(reason);
-            }
+        if self.merge(post, reason) {
             return true;
         }
-        let Some((author, created_at)) = locate(ctx.state, ctx.graph, post) else {
+        match locate(ctx.state, ctx.graph, post) {
+            Some(found) => self.insert(ctx, post, found, reason, false),
+            None => false,
+        }
+    }
+
+    /// [`propose`](Self::propose) for a post the source already located (and, if `admitted`,
+    /// passed through the admission filters).
+    pub(crate) fn propose_located(
+        &mut self,
+        ctx: &Context<'_>,
+        post: &str,
+        found: Located<'_>,
+        reason: Reason,
+        admitted: bool,
+    ) -> bool {
+        self.merge(post, reason) || self.insert(ctx, post, found, reason, admitted)
+    }
+
+    /// Adds `reason` to `post` if it is in the pool already; returns whether it was.
+    fn merge(&mut self, post: &str, reason: Reason) -> bool {
+        let Some(&i) = self.by_post.get(post) else {
             return false;
         };
-        if !ctx.admission.admits(post, &author) {
+        let reasons = &mut self.candidates[i].reasons;
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+            reasons.sort_unstable();
+            self.count(reason);
+        }
+        true
+    }
+
+    fn insert(
+        &mut self,
+        ctx: &Context<'_>,
+        post: &str,
+        found: Located<'_>,
+        reason: Reason,
+        admitted: bool,
+    ) -> bool {
+        if !admitted && !ctx.admission.admits(post, &found.author) {
             return false;
         }
         let model = match &ctx.user_vector {
-            Some(q) => vector_dot(ctx.state, post, q),
+            Some(q) => vector_dot(ctx.state, found.item, post, q),
             None => 0.0,
         };
-        let trending = ctx.trending_by_post.get(post).copied().unwrap_or(0.0);
+        let trending = ctx.trending.score_at_build(post) * ctx.trending_decay;
         self.by_post.insert(post.to_owned(), self.candidates.len());
         self.candidates.push(Candidate {
             post: post.to_owned(),
-            author,
-            created_at,
+            author: found.author.into_owned(),
+            created_at: found.created_at,
             model,
             trending,
             reasons: vec![reason],
@@ -116,29 +151,53 @@ impl Pool {
     }
 }
 
+/// Where a live post was found, with its author and creation time.
+pub(crate) struct Located<'a> {
+    /// Borrowed from the model state for model items (no allocation on the hot path).
+    pub author: Cow<'a, str>,
+    pub created_at: i64,
+    /// The model item, `None` for a post the model does not know.
+    pub item: Option<u32>,
+}
+
 /// Author and creation time of a live post: model items from the load-time metadata, new posts
 /// from the fresh buffer, anything else from the graph (`None` if unknown or deleted there).
-pub(crate) fn locate(
-    state: &ModelState,
+pub(crate) fn locate<'a>(
+    state: &'a ModelState,
     graph: &dyn SocialGraph,
     post: &str,
-) -> Option<(UserId, i64)> {
+) -> Option<Located<'a>> {
     if let Some(&i) = state.item_index.get(post) {
-        return state.item_meta[i as usize]
-            .as_ref()
-            .map(|m| (m.author.clone(), m.created_at));
+        return item_located(state, i);
     }
     if let Some(p) = read_fresh(state).get(post) {
-        return Some((p.author.clone(), p.created_at));
+        return Some(Located {
+            author: Cow::Owned(p.author.clone()),
+            created_at: p.created_at,
+            item: None,
+        });
     }
     graph
         .post_meta(post)
         .filter(|m| !m.deleted)
-        .map(|m| (m.author, m.created_at))
+        .map(|m| Located {
+            author: Cow::Owned(m.author),
+            created_at: m.created_at,
+            item: None,
+        })
 }
 
-fn vector_dot(state: &ModelState, post: &str, q: &Array1<f32>) -> f32 {
-    if let Some(&i) = state.item_index.get(post) {
+/// [`locate`] for a model item known by index.
+pub(crate) fn item_located(state: &ModelState, item: u32) -> Option<Located<'_>> {
+    state.item_meta[item as usize].as_ref().map(|m| Located {
+        author: Cow::Borrowed(m.author.as_str()),
+        created_at: m.created_at,
+        item: Some(item),
+    })
+}
+
+fn vector_dot(state: &ModelState, item: Option<u32>, post: &str, q: &Array1<f32>) -> f32 {
+    if let Some(i) = item {
         return q.dot(&state.items().row(i as usize));
     }
     let q = q.as_slice().expect("owned vectors are contiguous");

@@ -2,9 +2,12 @@
 //! planted world and published to a temporary directory.
 
 mod cold_start;
+mod content;
 mod feed;
 mod live;
+mod no_model;
 mod swap;
+mod updates;
 
 use std::path::Path;
 use std::sync::Arc;

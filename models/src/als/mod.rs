@@ -40,6 +40,10 @@ pub use params::{AlsParams, AlsValidParams};
 use gram::gram_f64;
 use solve::{ExactScratch, RowTerms, Solver};
 
+/// The scalar Cholesky of the exact solver, reused for the diagonal blocks of the content
+/// encoder's ridge solve.
+pub(crate) use solve::cholesky_in_place;
+
 /// Scale of the uniform `[0, INIT_SCALE)` initial factors (the `implicit` library's choice).
 const INIT_SCALE: f32 = 0.01;
 

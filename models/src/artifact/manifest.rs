@@ -27,7 +27,25 @@ pub(crate) const INDEX_BASENAME: &str = "index";
 pub(crate) const INDEX_GRAPH_FILE: &str = "index.hnsw.graph";
 pub(crate) const INDEX_DATA_FILE: &str = "index.hnsw.data";
 
-/// Every checksummed file of a version directory.
+/// The content encoder's description: feature rules, topic vocabulary, penalty (optional part).
+pub(crate) const CONTENT_META_FILE: &str = "content_encoder.json";
+/// The content encoder's weights, `f32 (topics + buckets) x factors` (optional part).
+pub(crate) const CONTENT_WEIGHTS_FILE: &str = "content_weights.npy";
+/// The content encoder's IDF per bucket, `f32 buckets` (optional part).
+pub(crate) const CONTENT_IDF_FILE: &str = "content_idf.npy";
+/// The content encoder's intercept, `f32 factors` (optional part).
+pub(crate) const CONTENT_OFFSET_FILE: &str = "content_offset.npy";
+
+/// The files of the optional content encoder: all of them or none are in a version.
+pub(crate) const CONTENT_FILES: [&str; 4] = [
+    CONTENT_META_FILE,
+    CONTENT_WEIGHTS_FILE,
+    CONTENT_IDF_FILE,
+    CONTENT_OFFSET_FILE,
+];
+
+/// Every checksummed file a version must have (optional parts, when present, are checksummed
+/// too).
 pub(crate) const CHECKSUMMED_FILES: [&str; 7] = [
     USER_FACTORS_FILE,
     ITEM_FACTORS_FILE,
@@ -80,7 +98,8 @@ pub struct Manifest {
     pub factors: usize,
     /// Evaluation results, in whatever shape the pipeline reports them.
     pub metrics: serde_json::Value,
-    /// Every checksummed file (all files except `manifest.json` and the reports), filled in by
+    /// Every checksummed file (all files except `manifest.json` and the reports, the optional
+    /// content encoder's included when it is published), filled in by
     /// [`publish`](super::publish).
     pub files: BTreeMap<String, FileEntry>,
 }

@@ -12,13 +12,20 @@
 //!     popularity.npy         u32 training interactions per item
 //!     index.hnsw.graph       hnsw_rs dump of the item index
 //!     index.hnsw.data
+//!     content_encoder.json   optional: the content encoder (feature rules, topic vocabulary),
+//!     content_weights.npy      f32 (topics + buckets) x factors,
+//!     content_idf.npy          f32 buckets,
+//!     content_offset.npy       f32 factors; all four or none, checksummed like the rest
 //!     report.json, report.md, *.svg   (not checksummed)
 //!   .staging-<version>/      a version being written (or abandoned by a crash)
 //! ```
 //!
 //! [`publish`] writes a version so that a reader never sees it half-written, and
 //! [`Artifact::load`] verifies every checksum and dimension before returning anything.
+//! [`publish_with`] also writes the optional parts ([`OptionalContents`]); a version without
+//! them loads with `None` in their place, so adding one needs no schema version change.
 
+mod content;
 mod ids;
 mod manifest;
 mod npy;
@@ -27,7 +34,7 @@ mod write;
 
 pub use manifest::{CURRENT_FILE, Counts, FileEntry, MANIFEST_FILE, Manifest, SCHEMA_VERSION};
 pub use read::{Artifact, current_version, load};
-pub use write::{ArtifactContents, publish};
+pub use write::{ArtifactContents, OptionalContents, publish, publish_with};
 
 #[cfg(test)]
 mod tests;

@@ -94,6 +94,11 @@ pub(crate) fn encode_f32_matrix(a: ArrayView2<'_, f32>) -> Vec<u8> {
     encode(&[rows, cols], a.iter().copied())
 }
 
+/// The `.npy` bytes of an `f32` vector.
+pub(crate) fn encode_f32_vector(v: &[f32]) -> Vec<u8> {
+    encode(&[v.len()], v.iter().copied())
+}
+
 /// The `.npy` bytes of a `u32` vector.
 pub(crate) fn encode_u32_vector(v: &[u32]) -> Vec<u8> {
     encode(&[v.len()], v.iter().copied())
@@ -107,6 +112,16 @@ pub(crate) fn encode_u32_vector(v: &[u32]) -> Vec<u8> {
 pub(crate) fn decode_f32_matrix(bytes: &[u8], path: &Path) -> Result<Array2<f32>> {
     let (shape, values) = decode::<f32>(bytes, path, 2)?;
     Ok(Array2::from_shape_vec((shape[0], shape[1]), values).expect("length checked against shape"))
+}
+
+/// Reads an `f32` vector.
+///
+/// # Errors
+///
+/// [`Error::Npy`] if the bytes are not a `<f4` 1-D array.
+pub(crate) fn decode_f32_vector(bytes: &[u8], path: &Path) -> Result<Array1<f32>> {
+    let (_, values) = decode::<f32>(bytes, path, 1)?;
+    Ok(Array1::from(values))
 }
 
 /// Reads a `u32` vector.
@@ -367,6 +382,13 @@ mod tests {
         assert_eq!(
             decode_f32_matrix(&encode_f32_matrix(empty.view()), path).unwrap(),
             empty
+        );
+        let f = vec![0.5f32, -1.0, f32::MIN_POSITIVE];
+        assert_eq!(
+            decode_f32_vector(&encode_f32_vector(&f), path)
+                .unwrap()
+                .to_vec(),
+            f
         );
         let v = vec![0u32, 7, u32::MAX];
         assert_eq!(

@@ -6,12 +6,13 @@ use ndarray::Array2;
 use sha2::{Digest, Sha256};
 
 use super::manifest::{
-    CHECKSUMMED_FILES, CURRENT_FILE, INDEX_BASENAME, ITEM_FACTORS_FILE, ITEM_IDS_FILE,
-    MANIFEST_FILE, Manifest, POPULARITY_FILE, SCHEMA_VERSION, USER_FACTORS_FILE, USER_IDS_FILE,
-    check_version_name, is_plain_file_name,
+    CHECKSUMMED_FILES, CONTENT_FILES, CURRENT_FILE, INDEX_BASENAME, ITEM_FACTORS_FILE,
+    ITEM_IDS_FILE, MANIFEST_FILE, Manifest, POPULARITY_FILE, SCHEMA_VERSION, USER_FACTORS_FILE,
+    USER_IDS_FILE, check_version_name, is_plain_file_name,
 };
-use super::{ids, npy};
+use super::{content, ids, npy};
 use crate::ann::AnnIndex;
+use crate::content::ContentEncoder;
 use crate::error::{Error, Result};
 
 /// A loaded, verified model version.
@@ -33,20 +34,27 @@ pub struct Artifact {
     pub popularity: Vec<u32>,
     /// The item index, over `item_factors`.
     pub index: AnnIndex,
+    /// The content encoder, when the version has one (it is optional: older versions and runs
+    /// without post features have none).
+    pub content_encoder: Option<ContentEncoder>,
 }
 
 impl Artifact {
     /// Loads the version in `dir`, verifying it completely: the manifest's schema version, the
     /// size and SHA-256 of every checksummed file, and that all parts agree on the numbers of
-    /// users, items and factors.
+    /// users, items and factors. The content encoder is loaded when the manifest lists its
+    /// files, and its shapes are checked against the model's factors.
     ///
     /// # Errors
     ///
     /// [`Error::MissingFile`] for a missing manifest or file; [`Error::MalformedManifest`];
     /// [`Error::SchemaVersion`]; [`Error::MissingManifestEntry`] if the manifest omits a
-    /// required file; [`Error::InvalidFileName`] for an entry that is not a plain file name;
+    /// required file, or lists some of the content encoder's files but not all;
+    /// [`Error::InvalidFileName`] for an entry that is not a plain file name;
     /// [`Error::ChecksumMismatch`]; [`Error::Npy`]; [`Error::MalformedIds`];
-    /// [`Error::DimensionMismatch`]; index errors from [`AnnIndex::load`]; [`Error::Io`].
+    /// [`Error::DimensionMismatch`] (for the content encoder: `content encoder factors`,
+    /// `content_weights columns`, `content_weights rows`, `content_idf`, `content_offset`);
+    /// [`Error::MalformedContentEncoder`]; index errors from [`AnnIndex::load`]; [`Error::Io`].
     pub fn load(dir: &Path) -> Result<Self> {
         let manifest_path = dir.join(MANIFEST_FILE);
         let manifest = parse_manifest(&read(&manifest_path)?, &manifest_path)?;
@@ -56,6 +64,18 @@ impl Artifact {
                     file: required.to_owned(),
                 });
             }
+        }
+        let has_content = CONTENT_FILES
+            .iter()
+            .any(|name| manifest.files.contains_key(*name));
+        if has_content
+            && let Some(missing) = CONTENT_FILES
+                .iter()
+                .find(|name| !manifest.files.contains_key(**name))
+        {
+            return Err(Error::MissingManifestEntry {
+                file: (*missing).to_owned(),
+            });
         }
         // Verify every listed file, then parse the verified bytes (not a second read).
         let mut verified = std::collections::BTreeMap::new();
@@ -113,6 +133,11 @@ impl Artifact {
                 });
             }
         }
+        let content_encoder = if has_content {
+            Some(content::decode(file, dir, manifest.factors)?)
+        } else {
+            None
+        };
         let index = AnnIndex::load(dir, INDEX_BASENAME, item_factors.view(), &manifest.ann)?;
         tracing::debug!(version = %manifest.version, dir = %dir.display(), "loaded model");
         Ok(Self {
@@ -124,6 +149,7 @@ impl Artifact {
             item_factors,
             popularity,
             index,
+            content_encoder,
         })
     }
 

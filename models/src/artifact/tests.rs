@@ -6,7 +6,11 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::manifest::{CHECKSUMMED_FILES, ITEM_FACTORS_FILE, USER_IDS_FILE};
+use super::manifest::{
+    CHECKSUMMED_FILES, CONTENT_FILES, CONTENT_META_FILE, CONTENT_WEIGHTS_FILE, ITEM_FACTORS_FILE,
+    USER_IDS_FILE,
+};
+use super::npy;
 use super::write::stage;
 use super::*;
 use crate::als::AlsParams;
@@ -131,6 +135,8 @@ fn publish_then_load_roundtrips_everything() {
     for q in f.user_factors.rows() {
         assert_eq!(a.index.search(q, 5, &[2, 3]), f.index.search(q, 5, &[2, 3]));
     }
+    // Published without a content encoder: it loads without one.
+    assert!(a.content_encoder.is_none());
     assert_eq!(load(&dir).unwrap().user_ids, f.user_ids);
 }
 
@@ -178,7 +184,14 @@ fn crash_before_the_rename_leaves_the_previous_version_current() {
     fixture(5).publish(root.path(), "v1").unwrap();
     // A publish of v2 that dies after writing its staging directory, before the rename.
     let next = fixture(6);
-    let staging = stage(root.path(), next.manifest("v2"), &next.contents(), &[]).unwrap();
+    let staging = stage(
+        root.path(),
+        next.manifest("v2"),
+        &next.contents(),
+        OptionalContents::default(),
+        &[],
+    )
+    .unwrap();
     // And one that died halfway through writing: a truncated file in another staging dir.
     let partial = root.path().join(".staging-v3");
     std::fs::create_dir(&partial).unwrap();
@@ -206,7 +219,14 @@ fn crash_between_rename_and_pointer_update_leaves_the_previous_version_current()
     let root = tempfile::tempdir().unwrap();
     fixture(7).publish(root.path(), "v1").unwrap();
     let next = fixture(8);
-    let staging = stage(root.path(), next.manifest("v2"), &next.contents(), &[]).unwrap();
+    let staging = stage(
+        root.path(),
+        next.manifest("v2"),
+        &next.contents(),
+        OptionalContents::default(),
+        &[],
+    )
+    .unwrap();
     std::fs::rename(&staging, root.path().join("v2")).unwrap();
     assert_eq!(
         Artifact::load_current(root.path())
@@ -508,5 +528,222 @@ fn current_pointer_states() {
     assert!(matches!(
         Artifact::load_current(root.path()),
         Err(Error::MissingFile { .. })
+    ));
+}
+
+// ---- The optional content encoder -------------------------------------------------------------
+
+/// An encoder fitted on the fixture's item vectors: item `i` has topic `t<i % 3>` and the words
+/// of its topic.
+fn encoder_for(f: &Fixture) -> crate::content::ContentEncoder {
+    use crate::content::{ContentParams, PostContent};
+    let topics: Vec<Vec<String>> = (0..f.item_ids.len())
+        .map(|i| vec![format!("t{}", i % 3)])
+        .collect();
+    let texts: Vec<String> = (0..f.item_ids.len())
+        .map(|i| format!("word{} word{} common", i % 3, i % 5))
+        .collect();
+    let posts: Vec<PostContent<'_>> = topics
+        .iter()
+        .zip(&texts)
+        .map(|(t, x)| PostContent { topics: t, text: x })
+        .collect();
+    ContentParams {
+        lambdas: vec![1.0],
+        ..ContentParams::default()
+    }
+    .check()
+    .unwrap()
+    .fit(&posts, f.item_factors.view())
+    .unwrap()
+    .encoder
+}
+
+/// A published version with a content encoder.
+fn published_with_encoder(seed: u64) -> (tempfile::TempDir, PathBuf, Fixture) {
+    let root = tempfile::tempdir().unwrap();
+    let f = fixture(seed);
+    let encoder = encoder_for(&f);
+    let optional = OptionalContents {
+        content_encoder: Some(&encoder),
+    };
+    let dir = publish_with(root.path(), f.manifest("v1"), &f.contents(), optional, &[]).unwrap();
+    (root, dir, f)
+}
+
+/// Replaces a checksummed file and its manifest entry, so only the content checks can object.
+fn replace_file(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(bytes))
+    };
+    edit_manifest(dir, |m| {
+        m["files"][name] = serde_json::json!({ "sha256": sha, "bytes": bytes.len() });
+    });
+}
+
+#[test]
+fn the_content_encoder_roundtrips_checksummed() {
+    let (_root, dir, f) = published_with_encoder(30);
+    let a = Artifact::load(&dir).unwrap();
+    let encoder = a.content_encoder.as_ref().unwrap();
+    assert_eq!(*encoder, encoder_for(&f));
+    for name in CONTENT_FILES {
+        assert!(a.manifest.files.contains_key(name), "{name}");
+    }
+    let t = vec!["t1".to_owned()];
+    assert_eq!(
+        encoder.encode(&t, "word1 common"),
+        encoder_for(&f).encode(&t, "word1 common")
+    );
+    // Byte-identical when published again.
+    let (_other, again, _) = published_with_encoder(30);
+    for name in CONTENT_FILES {
+        assert_eq!(
+            std::fs::read(dir.join(name)).unwrap(),
+            std::fs::read(again.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    // Tampering is caught by the checksums like for every other file.
+    let path = dir.join(CONTENT_WEIGHTS_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::ChecksumMismatch { file, .. }) if file == CONTENT_WEIGHTS_FILE
+    ));
+}
+
+#[test]
+fn publish_rejects_an_encoder_of_other_factors() {
+    let root = tempfile::tempdir().unwrap();
+    let f = fixture(31);
+    let other = Fixture {
+        item_factors: f
+            .item_factors
+            .slice(ndarray::s![.., ..FACTORS - 1])
+            .to_owned(),
+        ..fixture(31)
+    };
+    let encoder = encoder_for(&other);
+    let optional = OptionalContents {
+        content_encoder: Some(&encoder),
+    };
+    assert!(matches!(
+        publish_with(root.path(), f.manifest("v1"), &f.contents(), optional, &[]),
+        Err(Error::DimensionMismatch {
+            what: "content encoder factors",
+            expected: FACTORS,
+            got
+        }) if got == FACTORS - 1
+    ));
+    let extra = vec![(CONTENT_META_FILE.to_owned(), b"{}".to_vec())];
+    assert!(matches!(
+        publish(root.path(), f.manifest("v1"), &f.contents(), &extra),
+        Err(Error::InvalidFileName { .. })
+    ));
+}
+
+#[test]
+fn load_reports_a_partly_listed_encoder() {
+    let (_root, dir, _) = published_with_encoder(32);
+    edit_manifest(&dir, |m| {
+        m["files"]
+            .as_object_mut()
+            .unwrap()
+            .remove("content_idf.npy");
+    });
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MissingManifestEntry { file }) if file == "content_idf.npy"
+    ));
+}
+
+#[test]
+fn load_reports_an_encoder_of_other_factors() {
+    let (_root, dir, _) = published_with_encoder(33);
+    let meta_path = dir.join(CONTENT_META_FILE);
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["factors"] = (FACTORS + 1).into();
+    replace_file(&dir, CONTENT_META_FILE, &serde_json::to_vec(&meta).unwrap());
+    let err = Artifact::load(&dir).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DimensionMismatch {
+                what: "content encoder factors",
+                expected: FACTORS,
+                got
+            } if got == FACTORS + 1
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "dimension mismatch for content encoder factors: expected 6, got 7"
+    );
+}
+
+#[test]
+fn load_reports_encoder_weights_of_the_wrong_shape() {
+    let (_root, dir, _) = published_with_encoder(34);
+    let weights = Array2::<f32>::zeros((10, FACTORS - 2));
+    replace_file(
+        &dir,
+        CONTENT_WEIGHTS_FILE,
+        &npy::encode_f32_matrix(weights.view()),
+    );
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::DimensionMismatch {
+            what: "content_weights columns",
+            expected: FACTORS,
+            got
+        }) if got == FACTORS - 2
+    ));
+    let weights = Array2::<f32>::zeros((10, FACTORS));
+    replace_file(
+        &dir,
+        CONTENT_WEIGHTS_FILE,
+        &npy::encode_f32_matrix(weights.view()),
+    );
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::DimensionMismatch {
+            what: "content_weights rows",
+            got: 10,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn load_rejects_an_encoder_with_other_feature_rules_or_bad_json() {
+    let (_root, dir, _) = published_with_encoder(35);
+    let meta_path = dir.join(CONTENT_META_FILE);
+    let good = std::fs::read(&meta_path).unwrap();
+    let mut meta: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    meta["tokenizer"] = "whitespace".into();
+    replace_file(&dir, CONTENT_META_FILE, &serde_json::to_vec(&meta).unwrap());
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MalformedContentEncoder { reason, .. }) if reason.contains("tokenizer")
+    ));
+    replace_file(&dir, CONTENT_META_FILE, b"{\"format_version\": 1}");
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MalformedContentEncoder { path, .. }) if path == meta_path
+    ));
+    let mut meta: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    meta["topics"] = serde_json::json!(["t2", "t1", "t0"]);
+    replace_file(&dir, CONTENT_META_FILE, &serde_json::to_vec(&meta).unwrap());
+    assert!(matches!(
+        Artifact::load(&dir),
+        Err(Error::MalformedContentEncoder { reason, .. }) if reason.contains("sorted")
     ));
 }

@@ -14,12 +14,13 @@ use ndarray::ArrayView2;
 use sha2::{Digest, Sha256};
 
 use super::manifest::{
-    CHECKSUMMED_FILES, CURRENT_FILE, FileEntry, INDEX_BASENAME, ITEM_FACTORS_FILE, ITEM_IDS_FILE,
-    MANIFEST_FILE, Manifest, POPULARITY_FILE, SCHEMA_VERSION, USER_FACTORS_FILE, USER_IDS_FILE,
-    check_version_name, is_plain_file_name,
+    CHECKSUMMED_FILES, CONTENT_FILES, CURRENT_FILE, FileEntry, INDEX_BASENAME, ITEM_FACTORS_FILE,
+    ITEM_IDS_FILE, MANIFEST_FILE, Manifest, POPULARITY_FILE, SCHEMA_VERSION, USER_FACTORS_FILE,
+    USER_IDS_FILE, check_version_name, is_plain_file_name,
 };
-use super::{ids, npy};
+use super::{content, ids, npy};
 use crate::ann::AnnIndex;
+use crate::content::ContentEncoder;
 use crate::error::{Error, Result};
 
 /// What the pipeline hands to [`publish`].
@@ -39,31 +40,62 @@ pub struct ArtifactContents<'a> {
     pub index: &'a AnnIndex,
 }
 
-/// Writes a new model version and makes it current.
-///
-/// Writes into `<models_dir>/.staging-<version>/`, fsyncs every file and the directory, renames
-/// it to `<models_dir>/<version>/`, then atomically replaces `<models_dir>/current` (temporary
-/// file, fsync, rename, fsync of `models_dir`). `manifest.files` is filled in here with the size
-/// and SHA-256 of every checksummed file; `extra_files` (`report.json`, `report.md`, plots) are
-/// written too but not checksummed. Identical inputs give byte-identical checksummed files.
-/// Returns the version directory.
+/// The optional parts of a version: artifacts without them load as well (`None` in
+/// [`Artifact`](super::Artifact)). `Default` gives none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OptionalContents<'a> {
+    /// The content encoder (its factors must be the model's).
+    pub content_encoder: Option<&'a ContentEncoder>,
+}
+
+/// Writes a new model version without optional parts and makes it current: [`publish_with`]
+/// with [`OptionalContents::default`].
 ///
 /// # Errors
 ///
-/// [`Error::InvalidVersionName`]; [`Error::SchemaVersion`] if `manifest.schema_version` is not
-/// [`SCHEMA_VERSION`]; [`Error::DimensionMismatch`] if the contents disagree with each other or
-/// with the manifest; [`Error::IndexMismatch`] if the index was not built over `item_factors`
-/// with `manifest.ann`; [`Error::InvalidId`]; [`Error::InvalidFileName`] for an extra file that
-/// is not a plain name or collides with an artifact file; [`Error::VersionExists`];
-/// [`Error::Io`] and index dump errors.
+/// As [`publish_with`].
 pub fn publish(
     models_dir: &Path,
     manifest: Manifest,
     contents: &ArtifactContents<'_>,
     extra_files: &[(String, Vec<u8>)],
 ) -> Result<PathBuf> {
+    publish_with(
+        models_dir,
+        manifest,
+        contents,
+        OptionalContents::default(),
+        extra_files,
+    )
+}
+
+/// Writes a new model version, with its optional parts, and makes it current.
+///
+/// Writes into `<models_dir>/.staging-<version>/`, fsyncs every file and the directory, renames
+/// it to `<models_dir>/<version>/`, then atomically replaces `<models_dir>/current` (temporary
+/// file, fsync, rename, fsync of `models_dir`). `manifest.files` is filled in here with the size
+/// and SHA-256 of every checksummed file, the optional parts' files included; `extra_files`
+/// (`report.json`, `report.md`, plots) are written too but not checksummed. Identical inputs give
+/// byte-identical checksummed files. Returns the version directory.
+///
+/// # Errors
+///
+/// [`Error::InvalidVersionName`]; [`Error::SchemaVersion`] if `manifest.schema_version` is not
+/// [`SCHEMA_VERSION`]; [`Error::DimensionMismatch`] if the contents disagree with each other or
+/// with the manifest; [`Error::IndexMismatch`] if the index was not built over `item_factors`
+/// with `manifest.ann`; [`Error::DimensionMismatch`] (`content encoder factors`) if the content
+/// encoder's factors are not `manifest.factors`; [`Error::InvalidId`];
+/// [`Error::InvalidFileName`] for an extra file that is not a plain name or collides with an
+/// artifact file; [`Error::VersionExists`]; [`Error::Io`] and index dump errors.
+pub fn publish_with(
+    models_dir: &Path,
+    manifest: Manifest,
+    contents: &ArtifactContents<'_>,
+    optional: OptionalContents<'_>,
+    extra_files: &[(String, Vec<u8>)],
+) -> Result<PathBuf> {
     let version = manifest.version.clone();
-    let staging = stage(models_dir, manifest, contents, extra_files)?;
+    let staging = stage(models_dir, manifest, contents, optional, extra_files)?;
     commit(models_dir, &staging, &version)
 }
 
@@ -72,6 +104,7 @@ pub(crate) fn stage(
     models_dir: &Path,
     mut manifest: Manifest,
     contents: &ArtifactContents<'_>,
+    optional: OptionalContents<'_>,
     extra_files: &[(String, Vec<u8>)],
 ) -> Result<PathBuf> {
     check_version_name(&manifest.version)?;
@@ -82,10 +115,20 @@ pub(crate) fn stage(
         });
     }
     check_contents(&manifest, contents)?;
+    if let Some(encoder) = optional.content_encoder
+        && encoder.factors() != manifest.factors
+    {
+        return Err(Error::DimensionMismatch {
+            what: "content encoder factors",
+            expected: manifest.factors,
+            got: encoder.factors(),
+        });
+    }
     for (name, _) in extra_files {
         if !is_plain_file_name(name)
             || name == MANIFEST_FILE
             || CHECKSUMMED_FILES.contains(&&**name)
+            || CONTENT_FILES.contains(&&**name)
         {
             return Err(Error::InvalidFileName { name: name.clone() });
         }
@@ -130,8 +173,15 @@ pub(crate) fn stage(
     for path in contents.index.dump(&staging, INDEX_BASENAME)? {
         sync_file(&path)?;
     }
+    let mut checksummed = CHECKSUMMED_FILES.to_vec();
+    if let Some(encoder) = optional.content_encoder {
+        for (name, bytes) in content::encode(encoder) {
+            write_new(&staging.join(name), &bytes)?;
+            checksummed.push(name);
+        }
+    }
 
-    manifest.files = CHECKSUMMED_FILES
+    manifest.files = checksummed
         .iter()
         .map(|&name| Ok((name.to_owned(), file_entry(&staging.join(name))?)))
         .collect::<Result<_>>()?;

@@ -1,6 +1,7 @@
 //! Integration tests of `models` through its public API: the whole train → index → publish →
 //! load path, on synthetic data with a planted structure.
 
+mod content;
 mod end_to_end;
 mod planted;
 

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{ANN_PLOT, Comparison, OBJECTIVE_PLOT, RECALL_PLOT, Report};
+use crate::content::{ContentReport, evaluate};
 
 /// Recall@K values listed in the Markdown table (the plot has all of 1..=50).
 const CURVE_POINTS: &[usize] = &[1, 5, 10, 20, 50];
@@ -215,6 +216,7 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
     }
     writeln!(s, "| exact | 1.0000 | {:.0} |", m.exact_queries_per_second)?;
     writeln!(s, "\n![ANN recall]({ANN_PLOT})")?;
+    write_content(s, &r.content)?;
 
     writeln!(s, "\n## Timings\n")?;
     writeln!(s, "| stage | seconds |")?;
@@ -227,6 +229,93 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
         writeln!(s, "Written to `{}`:", e.dir.display())?;
         for f in &e.files {
             writeln!(s, "- `{}`", f.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// `0.1234`, or `n/a`.
+fn maybe(x: Option<f64>, digits: usize) -> String {
+    x.map_or_else(|| "n/a".to_owned(), |x| format!("{x:.digits$}"))
+}
+
+/// The content encoder's section.
+fn write_content(s: &mut String, content: &ContentReport) -> std::fmt::Result {
+    writeln!(s, "\n## Content encoder\n")?;
+    let fit = match content {
+        ContentReport::Skipped { reason } => {
+            return writeln!(
+                s,
+                "Skipped: {reason}. New posts get the author-mean or topic-mean vector."
+            );
+        }
+        ContentReport::Fitted(fit) => fit,
+    };
+    writeln!(
+        s,
+        "Maps a post's topics and text to the item-vector space (ridge regression from topics and \
+         hashed words and word pairs to the ALS item vectors; see `models::content`). Features: {}. \
+         {} of {} records are trained catalog items: {} fitted, {} held out and scored below. The \
+         published encoder is refitted on all {} with the penalty chosen on {} of the fitted posts: \
+         λ = {}.\n",
+        fit.source,
+        fit.candidates,
+        fit.posts_read,
+        fit.fit_posts,
+        fit.held_out_posts,
+        fit.published_posts,
+        fit.validation_posts,
+        fit.lambda
+    )?;
+    let headline = |method: &str, name: &str| {
+        fit.score(method).map_or_else(String::new, |m| {
+            format!(
+                "{name} {} ({} of {} posts)",
+                maybe(m.mean_cosine, 4),
+                m.covered,
+                fit.held_out_posts
+            )
+        })
+    };
+    writeln!(
+        s,
+        "**Held-out mean cosine with the trained vectors: {}; {}; {}.**\n",
+        headline(evaluate::ENCODER, "encoder"),
+        headline(evaluate::AUTHOR_MEAN, "author mean"),
+        headline(evaluate::TOPIC_MEAN, "topic mean")
+    )?;
+    writeln!(
+        s,
+        "| method | posts with a vector | mean cosine (those posts) | mean cosine (all posts, none = 0) | norm ratio |"
+    )?;
+    writeln!(s, "|---|---:|---:|---:|---:|")?;
+    for m in &fit.held_out {
+        writeln!(
+            s,
+            "| {} | {} / {} | {} | {:.4} | {} |",
+            m.method,
+            m.covered,
+            fit.held_out_posts,
+            maybe(m.mean_cosine, 4),
+            m.mean_cosine_all,
+            maybe(m.mean_norm_ratio, 2)
+        )?;
+    }
+    if !fit.selection.is_empty() {
+        writeln!(s, "\n| λ | validation mean cosine | |")?;
+        writeln!(s, "|---:|---:|---|")?;
+        for l in &fit.selection {
+            writeln!(
+                s,
+                "| {} | {:.4} | {} |",
+                l.lambda,
+                l.validation_cosine,
+                if l.lambda == fit.lambda {
+                    "**chosen**"
+                } else {
+                    ""
+                }
+            )?;
         }
     }
     Ok(())

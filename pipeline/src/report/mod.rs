@@ -12,6 +12,7 @@ use models::als::AlsParams;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Weighting;
+use crate::content::ContentReport;
 use crate::error::Result;
 use crate::evaluate::ModelScores;
 use crate::index::AnnReport;
@@ -20,8 +21,8 @@ use crate::tune::TuneOutcome;
 
 pub use markdown::to_markdown;
 
-/// The version of the report's JSON layout.
-pub const REPORT_VERSION: u32 = 1;
+/// The version of the report's JSON layout (2: the `content` section).
+pub const REPORT_VERSION: u32 = 2;
 /// The JSON report's file name.
 pub const JSON_FILE: &str = "report.json";
 /// The Markdown report's file name.
@@ -187,6 +188,8 @@ pub struct Report {
     pub evaluation: EvaluationReport,
     /// The ANN index.
     pub ann: AnnReport,
+    /// The content encoder: fitted and scored on held-out posts, or skipped and why.
+    pub content: ContentReport,
     /// Wall time per stage, in order (the publish stage itself is logged, not reported: the report is
     /// part of what it publishes).
     pub timings: Vec<StageTiming>,
@@ -196,7 +199,31 @@ pub struct Report {
     pub plots: Vec<String>,
 }
 
-/// The reproducible metrics for the manifest: test metrics of both models and ANN recall, no timings.
+/// The content encoder's reproducible figures for the manifest: the penalty and the held-out
+/// coverage and mean cosine of the encoder and every baseline, or why it was skipped.
+fn content_metrics(content: &ContentReport) -> serde_json::Value {
+    match content {
+        ContentReport::Skipped { reason } => serde_json::json!({ "skipped": reason }),
+        ContentReport::Fitted(fit) => {
+            let by_method = |f: &dyn Fn(&crate::content::MethodScore) -> serde_json::Value| {
+                fit.held_out
+                    .iter()
+                    .map(|s| (s.method.clone(), f(s)))
+                    .collect::<serde_json::Map<_, _>>()
+            };
+            serde_json::json!({
+                "lambda": fit.lambda,
+                "held_out_posts": fit.held_out_posts,
+                "published_posts": fit.published_posts,
+                "covered": by_method(&|s| s.covered.into()),
+                "mean_cosine": by_method(&|s| serde_json::json!(s.mean_cosine)),
+            })
+        }
+    }
+}
+
+/// The reproducible metrics for the manifest: test metrics of both models, ANN recall and the
+/// content encoder's held-out figures, no timings.
 pub fn manifest_metrics(report: &Report) -> serde_json::Value {
     let ev = &report.evaluation;
     serde_json::json!({
@@ -213,6 +240,7 @@ pub fn manifest_metrics(report: &Report) -> serde_json::Value {
         },
         "tuned": report.tuning.is_some(),
         "weighting": report.dataset.weighting,
+        "content": content_metrics(&report.content),
     })
 }
 
@@ -343,6 +371,7 @@ pub(crate) mod tests {
                     exact_queries_per_second: 2e3,
                 },
             },
+            content: sample_content(),
             timings: vec![StageTiming {
                 stage: "train".into(),
                 seconds: 1.25,
@@ -350,6 +379,49 @@ pub(crate) mod tests {
             export: None,
             plots: plot_files(),
         }
+    }
+
+    /// A fitted content section with made-up numbers.
+    pub(crate) fn sample_content() -> ContentReport {
+        use crate::content::{ContentFitReport, MethodScore, evaluate};
+        let score = |method: &str, covered: usize, cos: Option<f64>| MethodScore {
+            method: method.to_owned(),
+            covered,
+            mean_cosine: cos,
+            mean_cosine_all: cos.unwrap_or(0.0) * covered as f64 / 40.0,
+            mean_norm_ratio: cos.map(|_| 0.5),
+        };
+        ContentReport::Fitted(Box::new(ContentFitReport {
+            source: "synthetic posts (topics, text, authors)".into(),
+            posts_read: 210,
+            posts_in_catalog: 205,
+            candidates: 200,
+            fit_posts: 160,
+            held_out_posts: 40,
+            params: models::content::ContentParams::default(),
+            lambda: 3.0,
+            selection: vec![
+                models::content::LambdaScore {
+                    lambda: 1.0,
+                    validation_cosine: 0.5,
+                },
+                models::content::LambdaScore {
+                    lambda: 3.0,
+                    validation_cosine: 0.625,
+                },
+            ],
+            validation_posts: 32,
+            held_out: vec![
+                score(evaluate::ENCODER, 40, Some(0.75)),
+                score(evaluate::AUTHOR_MEAN, 30, Some(0.5)),
+                score(evaluate::TOPIC_MEAN, 40, Some(0.25)),
+                score(evaluate::GLOBAL_MEAN, 40, Some(0.125)),
+                score(evaluate::ENGINE_WITH_ENCODER, 40, Some(0.75)),
+                score(evaluate::ENGINE_WITHOUT_ENCODER, 40, Some(0.4375)),
+            ],
+            published_posts: 200,
+            topics: 12,
+        }))
     }
 
     /// Every object key in a JSON value, recursively.
@@ -372,6 +444,20 @@ pub(crate) mod tests {
         let json = serde_json::to_string(&r).unwrap();
         let back: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["content"]["status"], "fitted");
+        let skipped = Report {
+            content: ContentReport::Skipped {
+                reason: "why".into(),
+            },
+            ..r
+        };
+        let value = serde_json::to_value(&skipped).unwrap();
+        assert_eq!(
+            value["content"],
+            serde_json::json!({ "status": "skipped", "reason": "why" })
+        );
+        assert_eq!(serde_json::from_value::<Report>(value).unwrap(), skipped);
     }
 
     #[test]
@@ -382,6 +468,19 @@ pub(crate) mod tests {
         assert!(all.iter().all(|k| !k.contains("second")), "{all:?}");
         assert_eq!(v["test"]["model"]["ndcg"], 0.25);
         assert_eq!(v["ann"]["recall"], 0.987);
+        assert_eq!(v["content"]["lambda"], 3.0);
+        assert_eq!(v["content"]["mean_cosine"]["encoder"], 0.75);
+        assert_eq!(v["content"]["covered"]["author_mean"], 30);
+        let skipped = Report {
+            content: ContentReport::Skipped {
+                reason: "no posts".into(),
+            },
+            ..sample_report()
+        };
+        assert_eq!(
+            manifest_metrics(&skipped)["content"],
+            serde_json::json!({ "skipped": "no posts" })
+        );
     }
 
     #[test]
@@ -419,6 +518,26 @@ pub(crate) mod tests {
         assert!(md.contains("**0.9870** at ef_search"));
         assert!(md.contains("![Recall@K](recall_at_k.svg)"));
         assert!(!md.contains("## Export"));
+        assert!(md.contains("## Content encoder"), "{md}");
+        assert!(
+            md.contains(
+                "**Held-out mean cosine with the trained vectors: encoder 0.7500 (40 of 40 posts); \
+                 author mean 0.5000 (30 of 40 posts); topic mean 0.2500 (40 of 40 posts).**"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| author_mean | 30 / 40 | 0.5000 | 0.3750 | 0.50 |"),
+            "{md}"
+        );
+        assert!(md.contains("| 3 | 0.6250 | **chosen** |"), "{md}");
+        let skipped = Report {
+            content: ContentReport::Skipped {
+                reason: "no post features".into(),
+            },
+            ..sample_report()
+        };
+        assert!(to_markdown(&skipped).contains("Skipped: no post features."));
     }
 
     #[test]

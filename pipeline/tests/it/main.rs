@@ -1,5 +1,6 @@
 //! Integration tests of the pipeline: whole runs on small data.
 
+mod content;
 mod data;
 mod determinism;
 mod export;

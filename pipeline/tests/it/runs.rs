@@ -93,6 +93,7 @@ fn run_publishes_a_loadable_artifact_with_its_report() {
             "split",
             "train",
             "evaluate",
+            "content encoder",
             "index build",
             "index recall"
         ]

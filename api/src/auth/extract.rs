@@ -1,0 +1,135 @@
+//! Extractors that authenticate a request: having one in a handler's arguments *is* the check.
+//!
+//! - [`AuthUser`]: any signed-in user (401 without a valid access token).
+//! - [`CreatorUser`], [`AdminUser`]: the role at least creator / admin (403 otherwise).
+//! - [`MaybeUser`]: the user if a valid token is present, for endpoints open to everyone whose
+//!   answer depends on who asks; a present but bad token is still a 401.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::Role;
+use super::jwt::TokenError;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A signed-in user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: i64,
+    pub role: Role,
+}
+
+/// A signed-in user with role creator or admin.
+#[derive(Clone, Copy, Debug)]
+pub struct CreatorUser(pub AuthUser);
+
+/// A signed-in admin.
+#[derive(Clone, Copy, Debug)]
+pub struct AdminUser(pub AuthUser);
+
+/// The signed-in user, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid_token", "malformed Authorization header"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::unauthorized(
+            "invalid_token",
+            "expected `Authorization: Bearer <access token>`",
+        )),
+    }
+}
+
+fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser>, ApiError> {
+    let Some(token) = bearer(parts)? else {
+        return Ok(None);
+    };
+    let claims = state.keys.verify(token).map_err(|e| match e {
+        TokenError::Expired => {
+            ApiError::unauthorized("token_expired", "the access token expired; refresh it")
+        }
+        TokenError::Invalid => {
+            ApiError::unauthorized("invalid_token", "the access token is invalid")
+        }
+    })?;
+    let id = claims
+        .sub
+        .parse()
+        .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is invalid"))?;
+    Ok(Some(AuthUser {
+        id,
+        role: claims.role,
+    }))
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state)?.ok_or_else(|| {
+            ApiError::unauthorized("missing_token", "this endpoint needs an access token")
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).map(MaybeUser)
+    }
+}
+
+fn require(user: AuthUser, role: Role) -> Result<AuthUser, ApiError> {
+    if user.role >= role {
+        Ok(user)
+    } else {
+        Err(ApiError::forbidden(
+            "insufficient_role",
+            format!("this endpoint needs the {} role", role.as_str()),
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for CreatorUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        require(user, Role::Creator).map(CreatorUser)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        require(user, Role::Admin).map(AdminUser)
+    }
+}

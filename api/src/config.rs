@@ -1,0 +1,100 @@
+//! Configuration of `social-live serve`: every option is a flag and an environment variable
+//! (`.env.example` at the repository root lists them all with their defaults).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Options of the HTTP service.
+#[derive(Clone, Debug, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "SOCIAL_LIVE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database URL: `postgres://…` for PostgreSQL, `sqlite://…` for SQLite
+    /// [default: an SQLite file `social-live.db` in the data directory].
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Maximum connections in the database pool.
+    #[arg(long, env = "SOCIAL_LIVE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Redis URL for rate limits shared by every replica [default: none, in-process limits].
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key this service writes (several deployments can share a Redis).
+    #[arg(long, env = "SOCIAL_LIVE_REDIS_PREFIX", default_value = "social-live:")]
+    pub redis_prefix: String,
+    /// HS256 key of access tokens (at least 32 bytes) [default: a random key generated once
+    /// and kept in `<data-dir>/jwt.key`]. Replicas behind one load balancer must share it.
+    #[arg(long, env = "SOCIAL_LIVE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "SOCIAL_LIVE_ACCESS_TTL_SECS", default_value_t = 900)]
+    pub access_ttl_secs: u64,
+    /// Lifetime of refresh tokens, in seconds (30 days).
+    #[arg(long, env = "SOCIAL_LIVE_REFRESH_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_ttl_secs: u64,
+    /// Failed logins allowed per account per window before logins to it are refused.
+    #[arg(long, env = "SOCIAL_LIVE_LOGIN_MAX_PER_ACCOUNT", default_value_t = 5)]
+    pub login_max_per_account: u32,
+    /// Login attempts allowed per client IP per window.
+    #[arg(long, env = "SOCIAL_LIVE_LOGIN_MAX_PER_IP", default_value_t = 30)]
+    pub login_max_per_ip: u32,
+    /// Window of the login limits, in seconds.
+    #[arg(long, env = "SOCIAL_LIVE_LOGIN_WINDOW_SECS", default_value_t = 900)]
+    pub login_window_secs: u64,
+    /// Origins allowed by CORS, comma-separated (e.g. `https://app.example.com`); empty: none.
+    #[arg(
+        long,
+        env = "SOCIAL_LIVE_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SOCIAL_LIVE_BODY_LIMIT", default_value_t = 64 * 1024)]
+    pub body_limit: usize,
+    /// Time allowed for one request, in seconds.
+    #[arg(long, env = "SOCIAL_LIVE_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+    /// Directory of published models [default: `<data-dir>/models`].
+    #[arg(long, env = "SOCIAL_LIVE_MODELS_DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// How often to look for a newly published model, in seconds.
+    #[arg(long, env = "SOCIAL_LIVE_MODEL_POLL_SECS", default_value_t = 30)]
+    pub model_poll_secs: u64,
+    /// Trust the first address of `X-Forwarded-For` as the client IP (behind a proxy only).
+    #[arg(long, env = "SOCIAL_LIVE_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+}
+
+impl ServeConfig {
+    /// The defaults, as `serve` with no flags and no environment would get them.
+    pub fn for_tests() -> Self {
+        Self {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            database_url: None,
+            db_max_connections: 8,
+            redis_url: None,
+            redis_prefix: "social-live:".into(),
+            jwt_secret: Some("test-secret-test-secret-test-secret!".into()),
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            login_max_per_account: 5,
+            login_max_per_ip: 30,
+            login_window_secs: 900,
+            cors_origins: Vec::new(),
+            body_limit: 64 * 1024,
+            request_timeout_secs: 10,
+            models_dir: None,
+            model_poll_secs: 30,
+            trust_forwarded_for: false,
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}

@@ -1,0 +1,236 @@
+//! The one error type of the API and its JSON shape.
+//!
+//! Every failure a client sees is `{"error": {"code": "stable_snake_case", "message": "..."}}`
+//! with the matching status: handler errors, JSON and query rejections, unknown routes, wrong
+//! methods, oversize bodies and timeouts alike. A 5xx never carries internals: the cause is
+//! logged with the request's span and the client gets a generic message.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `Result` with [`ApiError`].
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 422: a field failed validation (`code` names the rule, `field` the field).
+    #[error("{field}: {message}")]
+    Validation {
+        field: &'static str,
+        code: &'static str,
+        message: String,
+    },
+    /// 400: the request is malformed (bad JSON, bad query string, bad id, bad cursor).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: no token, a bad or expired token, wrong credentials, a bad refresh token.
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// 403: authenticated but not allowed (role, ownership, blocked).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 404: the resource does not exist (or is hidden from the caller).
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// 405: the route exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: the request conflicts with the current state (e.g. the handle is taken).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 413: the body is larger than the configured limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// 429: too many attempts; retry after the given number of seconds.
+    #[error("too many requests")]
+    RateLimited { retry_after: u64 },
+    /// 503: a dependency is not ready (database down, no feed source yet).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
+    /// 408: the request took longer than the configured timeout.
+    #[error("request timed out")]
+    Timeout,
+    /// 500: anything else. The cause is logged, never returned.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable machine-readable code and a human message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `validation_failed`, `token_expired`, `post_not_found`.
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+    /// The request field that failed validation, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// A validation failure of `field`.
+    pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { code, .. }
+            | Self::BadRequest { code, .. }
+            | Self::Unauthorized { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::NotFound { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Unavailable { code, .. } => code,
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Timeout => "timeout",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl From<engine::Error> for ApiError {
+    fn from(err: engine::Error) -> Self {
+        use engine::Error as E;
+        match err {
+            E::InvalidCursor { .. } | E::CursorUserMismatch => {
+                Self::bad_request("invalid_cursor", "the cursor is malformed or not yours")
+            }
+            E::InvalidPageSize { .. } => Self::invalid("limit", "out_of_range", err.to_string()),
+            other => Self::Internal(anyhow::Error::new(other).context("engine")),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (message, field) = match &self {
+            Self::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "internal error");
+                ("internal server error".to_owned(), None)
+            }
+            Self::Validation { field, message, .. } => {
+                (format!("{field}: {message}"), Some((*field).to_owned()))
+            }
+            other => (other.to_string(), None),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+                field,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::BadRequest {
+                code: "unsupported_media_type",
+                message: "expected `Content-Type: application/json`".into(),
+            },
+            JsonRejection::BytesRejection(_) => Self::PayloadTooLarge,
+            JsonRejection::JsonDataError(err) => Self::bad_request("invalid_json", err.body_text()),
+            other => Self::bad_request("invalid_json", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request("invalid_query", rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::bad_request("invalid_id", rejection.body_text())
+    }
+}

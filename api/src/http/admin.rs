@@ -1,0 +1,136 @@
+//! `/v1/admin` (roles, models) and `/v1/creator` (audience statistics).
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Json, Path};
+use super::users::{UserDto, existing_user};
+use crate::auth::Role;
+use crate::auth::extract::{AdminUser, CreatorUser};
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(set_role))
+        .routes(routes!(model_status))
+        .routes(routes!(reload_model))
+        .routes(routes!(creator_stats))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetRole {
+    pub role: Role,
+}
+
+/// The serving model and the engine's running totals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelStatus {
+    /// Empty when no model is published yet (feeds come from follows, trending and new posts).
+    pub model_version: String,
+    pub has_model: bool,
+    pub pages_served: u64,
+    pub cache_hits: u64,
+    pub rankings_built: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReloadResult {
+    /// Whether a newer model was swapped in.
+    pub changed: bool,
+    pub model_version: String,
+}
+
+/// A creator's audience.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AudienceDto {
+    pub followers: i64,
+    pub posts: i64,
+    pub likes_received: i64,
+    pub comments_received: i64,
+    pub views_received: i64,
+}
+
+/// Set a user's role. It takes effect at their next token refresh.
+#[utoipa::path(put, path = "/v1/admin/users/{id}/role", tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = SetRole,
+    responses((status = 200, body = UserDto), (status = 403, description = "`insufficient_role`", body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn set_role(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<i64>,
+    Json(req): Json<SetRole>,
+) -> Result<Json<UserDto>> {
+    if !state.store.set_role(id, req.role.as_str()).await? {
+        return Err(ApiError::not_found(
+            "user_not_found",
+            format!("no user {id}"),
+        ));
+    }
+    Ok(Json(UserDto::from(&existing_user(&state, id).await?)))
+}
+
+fn status(state: &AppState) -> ModelStatus {
+    let stats = state.engine.stats();
+    ModelStatus {
+        model_version: state.engine.model_version(),
+        has_model: state.engine.has_model(),
+        pages_served: stats.pages,
+        cache_hits: stats.cache_hits,
+        rankings_built: stats.builds,
+    }
+}
+
+/// The serving model.
+#[utoipa::path(get, path = "/v1/admin/model", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = ModelStatus), (status = 403, body = ErrorBody)))]
+async fn model_status(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> Result<Json<ModelStatus>> {
+    Ok(Json(status(&state)))
+}
+
+/// Load the newest published model now (the service also polls for one).
+#[utoipa::path(post, path = "/v1/admin/model/reload", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = ReloadResult), (status = 403, body = ErrorBody),
+              (status = 503, description = "`model_unavailable`: the published model cannot be loaded", body = ErrorBody)))]
+async fn reload_model(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> Result<Json<ReloadResult>> {
+    let engine = state.engine.clone();
+    let dir = state.models_dir.clone();
+    let changed = tokio::task::spawn_blocking(move || engine.reload_if_changed(&dir))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Unavailable {
+            code: "model_unavailable",
+            message: format!("the published model cannot be loaded: {e}"),
+        })?;
+    Ok(Json(ReloadResult {
+        changed: changed.is_some(),
+        model_version: state.engine.model_version(),
+    }))
+}
+
+/// My audience (creators and admins).
+#[utoipa::path(get, path = "/v1/creator/stats", tag = "creator", security(("bearer" = [])),
+    responses((status = 200, body = AudienceDto), (status = 403, description = "`insufficient_role`", body = ErrorBody)))]
+async fn creator_stats(
+    State(state): State<AppState>,
+    CreatorUser(user): CreatorUser,
+) -> Result<Json<AudienceDto>> {
+    let s = state.store.audience_stats(user.id).await?;
+    Ok(Json(AudienceDto {
+        followers: s.followers,
+        posts: s.posts,
+        likes_received: s.likes_received,
+        comments_received: s.comments_received,
+        views_received: s.views_received,
+    }))
+}

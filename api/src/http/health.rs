@@ -1,0 +1,92 @@
+//! `/healthz`, `/readyz` and `/metrics`.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::Json;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_text))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub database: &'static str,
+    /// The serving model version; empty while feeds come from the fallback sources.
+    pub model_version: String,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The service can answer: the database is reachable and the feed has a source (a model, or the
+/// fallback of follows, trending and new posts, which is always ready).
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, body = Readiness), (status = 503, description = "`database_unavailable`", body = ErrorBody)))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>> {
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+        ApiError::Unavailable {
+            code: "database_unavailable",
+            message: "the database is unreachable".into(),
+        }
+    })?;
+    Ok(Json(Readiness {
+        status: "ready",
+        database: "ok",
+        model_version: state.engine.model_version(),
+    }))
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every app in the process).
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (tests): then only this handle is unused.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", body = String)))]
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    let stats = state.engine.stats();
+    metrics::gauge!("social_live_feed_pages_total").set(stats.pages as f64);
+    metrics::gauge!("social_live_feed_cache_hits_total").set(stats.cache_hits as f64);
+    metrics::gauge!("social_live_feed_rankings_built_total").set(stats.builds as f64);
+    metrics::gauge!("social_live_model_loaded").set(if state.engine.has_model() {
+        1.0
+    } else {
+        0.0
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        prometheus().render(),
+    )
+}

@@ -1,0 +1,209 @@
+//! The router: one `router()` per resource module merged under `/v1`, the OpenAPI document
+//! generated from the handlers, and the middleware every request goes through.
+
+pub mod admin;
+pub mod auth;
+pub mod extract;
+pub mod feed;
+pub mod health;
+pub mod pagination;
+pub mod posts;
+pub mod search;
+pub mod users;
+pub mod validate;
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Social Live API", description = "Accounts, social graph, posts, interactions, personalized feeds and search."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in and token rotation"),
+        (name = "users", description = "Profiles, follows, blocks and mutes"),
+        (name = "posts", description = "Posts, likes, comments and impressions"),
+        (name = "feed", description = "Personalized feed and trending"),
+        (name = "search", description = "Full-text search"),
+        (name = "creator", description = "Audience statistics"),
+        (name = "admin", description = "Roles and models"),
+        (name = "health", description = "Liveness, readiness and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document and the routes it describes.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(posts::router())
+        .merge(feed::router())
+        .merge(search::router())
+        .merge(admin::router())
+        .merge(health::router())
+        .split_for_parts()
+}
+
+/// The whole application: routes, docs and middleware. Tests drive it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let (routes, openapi) = api();
+    let config = state.config.clone();
+    let request_id = HeaderName::from_static("x-request-id");
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter(|o| !o.is_empty())
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    routes
+        .merge(SwaggerUi::new("/docs").url("/v1/openapi.json", openapi))
+        .fallback(|| async { ApiError::not_found("route_not_found", "no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                        let route = req
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map_or(req.uri().path(), MatchedPath::as_str);
+                        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                        tracing::info_span!("request", method = %req.method(), route, request_id = id)
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                }))
+                .layer(middleware::from_fn(json_errors))
+                .layer(middleware::from_fn(security_headers))
+                .layer(middleware::from_fn(track))
+                .layer(cors)
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout()))
+                .layer(DefaultBodyLimit::max(config.body_limit)),
+        )
+}
+
+/// Rewrites error responses that did not come from [`ApiError`] (timeouts, body-limit
+/// rejections of middleware) into the JSON error shape.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let err = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("route_not_found", "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::bad_request(
+            "unsupported_media_type",
+            "expected `Content-Type: application/json`",
+        ),
+        s if s.is_server_error() => {
+            ApiError::Internal(anyhow::anyhow!("unexpected {s} from a layer"))
+        }
+        s => ApiError::bad_request("bad_request", s.canonical_reason().unwrap_or("bad request")),
+    };
+    let mut out = err.into_response();
+    *out.status_mut() = status;
+    out
+}
+
+/// Security headers on every response. The API's CSP forbids everything (it serves JSON); the
+/// Swagger UI under `/docs` gets one that allows its own scripts and styles.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/docs");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let csp = if docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    for (name, value) in [
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        ),
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Request count and latency per route and status, for Prometheus.
+async fn track(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("social_live_http_requests_total", &labels).increment(1);
+    metrics::histogram!("social_live_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    response
+}

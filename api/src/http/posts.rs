@@ -1,0 +1,343 @@
+//! `/v1/posts`: create, edit, delete, read; likes, comments and view impressions.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use engine::InteractionKind;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Json, Path, Query};
+use super::pagination::{Page, PageParams, page};
+use super::users::existing_user;
+use super::validate;
+use crate::auth::Role;
+use crate::auth::extract::AuthUser;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::live;
+use crate::state::AppState;
+use crate::store::posts::{CommentRow, PostRow};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_post))
+        .routes(routes!(get_post, edit_post, delete_post))
+        .routes(routes!(posts_by_author))
+        .routes(routes!(like, unlike))
+        .routes(routes!(add_comment, list_comments))
+        .routes(routes!(record_views))
+}
+
+/// Who wrote a post or comment.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AuthorDto {
+    pub id: i64,
+    pub handle: String,
+}
+
+/// A post.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PostDto {
+    pub id: i64,
+    pub author: AuthorDto,
+    /// The text exactly as it was sent.
+    pub text: String,
+    /// The text escaped for inclusion in HTML (clients rendering HTML use this one).
+    pub text_html: String,
+    /// Topic labels: those given and the text's hashtags, lowercased.
+    pub topics: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last edit (equal to `created_at` when never edited).
+    pub updated_at: i64,
+    pub like_count: i64,
+    pub comment_count: i64,
+}
+
+impl From<&PostRow> for PostDto {
+    fn from(row: &PostRow) -> Self {
+        Self {
+            id: row.id,
+            author: AuthorDto {
+                id: row.author_id,
+                handle: row.author_handle.clone(),
+            },
+            text: row.text.clone(),
+            text_html: ammonia::clean_text(&row.text),
+            topics: row.topic_list(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            like_count: row.like_count,
+            comment_count: row.comment_count,
+        }
+    }
+}
+
+/// A comment.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CommentDto {
+    pub id: i64,
+    pub post_id: i64,
+    pub author: AuthorDto,
+    pub text: String,
+    pub text_html: String,
+    pub created_at: i64,
+}
+
+impl From<CommentRow> for CommentDto {
+    fn from(row: CommentRow) -> Self {
+        Self {
+            id: row.id,
+            post_id: row.post_id,
+            author: AuthorDto {
+                id: row.author_id,
+                handle: row.author_handle,
+            },
+            text_html: ammonia::clean_text(&row.text),
+            text: row.text,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePost {
+    /// 1 to 2000 characters; `#hashtags` become topics.
+    pub text: String,
+    /// Extra topics (at most 10 with the hashtags).
+    #[serde(default)]
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditPost {
+    /// The new text (1 to 2000 characters); absent keeps the text.
+    pub text: Option<String>,
+    /// The new topics; absent keeps the given topics.
+    pub topics: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateComment {
+    /// 1 to 1000 characters.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ViewBatch {
+    /// Posts shown to the user, at most 100 per call; unknown or deleted posts are skipped.
+    pub post_ids: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViewsRecorded {
+    /// Impressions counted (of live posts).
+    pub recorded: usize,
+    /// Posts this user saw for the first time (they will not be recommended to them again).
+    pub first_views: usize,
+}
+
+/// A live post, or 404.
+async fn live_post(state: &AppState, id: i64) -> Result<PostRow> {
+    state
+        .store
+        .post(id)
+        .await?
+        .filter(|p| p.deleted_at.is_none())
+        .ok_or_else(|| ApiError::not_found("post_not_found", format!("no post {id}")))
+}
+
+/// Publish a post. It is a feed candidate at once.
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])), request_body = CreatePost,
+    responses((status = 201, body = PostDto), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_post(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<CreatePost>,
+) -> Result<(StatusCode, Json<PostDto>)> {
+    validate::text("text", &req.text, validate::POST_MAX, true)?;
+    let topics = validate::topics(&req.topics, &req.text)?;
+    let row = state
+        .store
+        .create_post(user.id, &req.text, &topics.join(" "))
+        .await?;
+    live::post_created(&state, &row);
+    Ok((StatusCode::CREATED, Json(PostDto::from(&row))))
+}
+
+/// A post.
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = i64, Path)),
+    responses((status = 200, body = PostDto), (status = 404, description = "`post_not_found`", body = ErrorBody)))]
+async fn get_post(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<PostDto>> {
+    Ok(Json(PostDto::from(&live_post(&state, id).await?)))
+}
+
+/// Edit my post.
+#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)), request_body = EditPost,
+    responses((status = 200, body = PostDto), (status = 403, description = "`not_post_author`", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn edit_post(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(req): Json<EditPost>,
+) -> Result<Json<PostDto>> {
+    let post = live_post(&state, id).await?;
+    if post.author_id != user.id {
+        return Err(ApiError::forbidden(
+            "not_post_author",
+            "only the author can edit a post",
+        ));
+    }
+    let text = req.text.unwrap_or(post.text);
+    validate::text("text", &text, validate::POST_MAX, true)?;
+    let given = req
+        .topics
+        .unwrap_or_else(|| post.topics.split_whitespace().map(str::to_owned).collect());
+    let topics = validate::topics(&given, &text)?;
+    state
+        .store
+        .update_post(id, &text, &topics.join(" "))
+        .await?;
+    let row = live_post(&state, id).await?;
+    live::post_edited(&state, &row);
+    Ok(Json(PostDto::from(&row)))
+}
+
+/// Delete a post (its author, or an admin moderating). It leaves every feed at once.
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, description = "`not_post_author`", body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_post(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let post = live_post(&state, id).await?;
+    if post.author_id != user.id && user.role != Role::Admin {
+        return Err(ApiError::forbidden(
+            "not_post_author",
+            "only the author or an admin can delete a post",
+        ));
+    }
+    if state.store.delete_post(id).await? {
+        live::post_deleted(&state, id);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's posts, newest first.
+#[utoipa::path(get, path = "/v1/users/{id}/posts", tag = "posts", params(("id" = i64, Path), PageParams),
+    responses((status = 200, body = Page<PostDto>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn posts_by_author(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Page<PostDto>>> {
+    let limit = params.limit()?;
+    let before = params.position("posts")?.unwrap_or(i64::MAX);
+    existing_user(&state, id).await?;
+    let rows = state
+        .store
+        .posts_by_author(id, before, limit as i64 + 1)
+        .await?;
+    Ok(Json(page(
+        rows,
+        limit,
+        "posts",
+        |r| r.id,
+        |r| PostDto::from(&r),
+    )))
+}
+
+/// Like a post (idempotent).
+#[utoipa::path(put, path = "/v1/posts/{id}/like", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn like(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    live_post(&state, id).await?;
+    if state.store.like(user.id, id).await? {
+        live::interacted(&state, user.id, id, InteractionKind::Like);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Take back a like (idempotent).
+#[utoipa::path(delete, path = "/v1/posts/{id}/like", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn unlike(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    live_post(&state, id).await?;
+    if state.store.unlike(user.id, id).await? {
+        live::unliked(&state, user.id, id);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Comment on a post.
+#[utoipa::path(post, path = "/v1/posts/{id}/comments", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = CreateComment,
+    responses((status = 201, body = CommentDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(req): Json<CreateComment>,
+) -> Result<(StatusCode, Json<CommentDto>)> {
+    validate::text("text", &req.text, validate::COMMENT_MAX, true)?;
+    live_post(&state, id).await?;
+    let row = state.store.add_comment(id, user.id, &req.text).await?;
+    live::interacted(&state, user.id, id, InteractionKind::Comment);
+    Ok((StatusCode::CREATED, Json(CommentDto::from(row))))
+}
+
+/// A post's comments, oldest first.
+#[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "posts", params(("id" = i64, Path), PageParams),
+    responses((status = 200, body = Page<CommentDto>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_comments(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Page<CommentDto>>> {
+    let limit = params.limit()?;
+    let after = params.position("comments")?.unwrap_or(0);
+    live_post(&state, id).await?;
+    let rows = state.store.comments(id, after, limit as i64 + 1).await?;
+    Ok(Json(page(
+        rows,
+        limit,
+        "comments",
+        |r| r.id,
+        CommentDto::from,
+    )))
+}
+
+/// Record impressions: posts the client showed to the user. Seen posts are not recommended to
+/// them again and count towards trending.
+#[utoipa::path(post, path = "/v1/views", tag = "posts", security(("bearer" = [])), request_body = ViewBatch,
+    responses((status = 200, body = ViewsRecorded), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn record_views(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<ViewBatch>,
+) -> Result<Json<ViewsRecorded>> {
+    if req.post_ids.is_empty() || req.post_ids.len() > 100 {
+        return Err(ApiError::invalid(
+            "post_ids",
+            "out_of_range",
+            "between 1 and 100 post ids per call",
+        ));
+    }
+    let (recorded, first) = state.store.record_views(user.id, &req.post_ids).await?;
+    live::viewed(&state, user.id, &first);
+    Ok(Json(ViewsRecorded {
+        recorded,
+        first_views: first.len(),
+    }))
+}

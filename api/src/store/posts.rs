@@ -1,0 +1,251 @@
+//! Posts, likes, comments and views.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::{Store, now};
+
+/// A post with its author's handle and its counters.
+#[derive(Clone, Debug, FromRow)]
+pub struct PostRow {
+    pub id: i64,
+    pub author_id: i64,
+    pub author_handle: String,
+    pub text: String,
+    pub topics: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+    pub like_count: i64,
+    pub comment_count: i64,
+}
+
+impl PostRow {
+    /// The topic labels.
+    pub fn topic_list(&self) -> Vec<String> {
+        self.topics.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+/// A comment with its author's handle.
+#[derive(Clone, Debug, FromRow)]
+pub struct CommentRow {
+    pub id: i64,
+    pub post_id: i64,
+    pub author_id: i64,
+    pub author_handle: String,
+    pub text: String,
+    pub created_at: i64,
+}
+
+const POST_SELECT: &str = "SELECT p.id, p.author_id, u.handle AS author_handle, p.text, p.topics, \
+    p.created_at, p.updated_at, p.deleted_at, \
+    (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id) AS like_count, \
+    (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id) AS comment_count \
+    FROM posts p JOIN users u ON u.id = p.author_id";
+
+/// `$first, $first+1, …` for `n` values.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    pub async fn create_post(
+        &self,
+        author: i64,
+        text: &str,
+        topics: &str,
+    ) -> sqlx::Result<PostRow> {
+        let at = now();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO posts (author_id, text, topics, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(author)
+        .bind(text)
+        .bind(topics)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        self.post(id).await?.ok_or_else(|| sqlx::Error::RowNotFound)
+    }
+
+    /// A post, deleted or not (`None` when it never existed).
+    pub async fn post(&self, id: i64) -> sqlx::Result<Option<PostRow>> {
+        sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!(
+            "{POST_SELECT} WHERE p.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// The live posts among `ids`, by id.
+    pub async fn posts_by_ids(&self, ids: &[i64]) -> sqlx::Result<HashMap<i64, PostRow>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "{POST_SELECT} WHERE p.deleted_at IS NULL AND p.id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+
+    /// Replaces a post's text and topics.
+    pub async fn update_post(&self, id: i64, text: &str, topics: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE posts SET text = $1, topics = $2, updated_at = $3 WHERE id = $4")
+            .bind(text)
+            .bind(topics)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Soft-deletes a post (its rows stay for audit); `false` if it was already deleted.
+    pub async fn delete_post(&self, id: i64) -> sqlx::Result<bool> {
+        let done =
+            sqlx::query("UPDATE posts SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                .bind(now())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Live posts of `author` with id below `before`, newest first.
+    pub async fn posts_by_author(
+        &self,
+        author: i64,
+        before: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<PostRow>> {
+        sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!(
+            "{POST_SELECT} WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 \
+             ORDER BY p.id DESC LIMIT $3"
+        )))
+        .bind(author)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// `user` likes `post`; `false` when it already did.
+    pub async fn like(&self, user: i64, post: i64) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO likes (user_id, post_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, post_id) DO NOTHING",
+        )
+        .bind(user)
+        .bind(post)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `user` takes back a like; `false` when there was none.
+    pub async fn unlike(&self, user: i64, post: i64) -> sqlx::Result<bool> {
+        let done = sqlx::query("DELETE FROM likes WHERE user_id = $1 AND post_id = $2")
+            .bind(user)
+            .bind(post)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn add_comment(
+        &self,
+        post: i64,
+        author: i64,
+        text: &str,
+    ) -> sqlx::Result<CommentRow> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO comments (post_id, author_id, text, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(post)
+        .bind(author)
+        .bind(text)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
+        sqlx::query_as::<_, CommentRow>(
+            "SELECT c.id, c.post_id, c.author_id, u.handle AS author_handle, c.text, c.created_at \
+             FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Comments of `post` with id above `after`, oldest first (conversation order).
+    pub async fn comments(
+        &self,
+        post: i64,
+        after: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<CommentRow>> {
+        sqlx::query_as::<_, CommentRow>(
+            "SELECT c.id, c.post_id, c.author_id, u.handle AS author_handle, c.text, c.created_at \
+             FROM comments c JOIN users u ON u.id = c.author_id \
+             WHERE c.post_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3",
+        )
+        .bind(post)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Records impressions of `posts` by `user` in one transaction; returns how many were
+    /// recorded and the posts seen for the first time (repeats only bump the counter). Unknown or
+    /// deleted posts are skipped.
+    pub async fn record_views(&self, user: i64, posts: &[i64]) -> sqlx::Result<(usize, Vec<i64>)> {
+        let live = self.posts_by_ids(posts).await?;
+        let at = now();
+        let mut first = Vec::new();
+        let mut recorded = 0;
+        let mut tx = self.pool.begin().await?;
+        for &post in posts {
+            if !live.contains_key(&post) {
+                continue;
+            }
+            recorded += 1;
+            let done = sqlx::query(
+                "INSERT INTO views (user_id, post_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id, post_id) DO NOTHING",
+            )
+            .bind(user)
+            .bind(post)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                first.push(post);
+            } else {
+                sqlx::query(
+                    "UPDATE views SET views = views + 1 WHERE user_id = $1 AND post_id = $2",
+                )
+                .bind(user)
+                .bind(post)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((recorded, first))
+    }
+}

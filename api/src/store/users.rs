@@ -1,0 +1,169 @@
+//! Accounts and profiles.
+
+use sqlx::FromRow;
+
+use super::{Store, now};
+
+/// A row of `users`.
+#[derive(Clone, Debug, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub handle: String,
+    pub display_name: String,
+    pub bio: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Follower, following and post counts of a profile.
+#[derive(Clone, Copy, Debug, Default, FromRow)]
+pub struct UserCounts {
+    pub followers: i64,
+    pub following: i64,
+    pub posts: i64,
+}
+
+const COLUMNS: &str = "id, handle, display_name, bio, password_hash, role, created_at, updated_at";
+
+impl Store {
+    /// Creates an account; `Err` with a unique violation when the handle is taken.
+    pub async fn create_user(
+        &self,
+        handle: &str,
+        display_name: &str,
+        password_hash: &str,
+        role: &str,
+    ) -> sqlx::Result<UserRow> {
+        let at = now();
+        sqlx::query_as::<_, UserRow>(
+            "INSERT INTO users (handle, display_name, password_hash, role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) \
+             RETURNING id, handle, display_name, bio, password_hash, role, created_at, updated_at",
+        )
+        .bind(handle)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(role)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> sqlx::Result<Option<UserRow>> {
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn user_by_handle(&self, handle: &str) -> sqlx::Result<Option<UserRow>> {
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM users WHERE handle = $1"
+        )))
+        .bind(handle)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn user_exists(&self, id: i64) -> sqlx::Result<bool> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    pub async fn user_counts(&self, id: i64) -> sqlx::Result<UserCounts> {
+        sqlx::query_as::<_, UserCounts>(
+            "SELECT \
+               (SELECT COUNT(*) FROM follows WHERE followee_id = $1) AS followers, \
+               (SELECT COUNT(*) FROM follows WHERE follower_id = $1) AS following, \
+               (SELECT COUNT(*) FROM posts WHERE author_id = $1 AND deleted_at IS NULL) AS posts",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Updates the fields given; returns the new row (`None` for an unknown user).
+    pub async fn update_profile(
+        &self,
+        id: i64,
+        display_name: Option<&str>,
+        bio: Option<&str>,
+    ) -> sqlx::Result<Option<UserRow>> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(name) = display_name {
+            sqlx::query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
+                .bind(name)
+                .bind(now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(bio) = bio {
+            sqlx::query("UPDATE users SET bio = $1, updated_at = $2 WHERE id = $3")
+                .bind(bio)
+                .bind(now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.user_by_id(id).await
+    }
+
+    pub async fn set_password_hash(&self, id: i64, hash: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets a user's role; `false` for an unknown user.
+    pub async fn set_role(&self, id: i64, role: &str) -> sqlx::Result<bool> {
+        let done = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+            .bind(role)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// A creator's audience statistics.
+#[derive(Clone, Copy, Debug, Default, FromRow)]
+pub struct AudienceStats {
+    pub followers: i64,
+    pub posts: i64,
+    pub likes_received: i64,
+    pub comments_received: i64,
+    pub views_received: i64,
+}
+
+impl Store {
+    pub async fn audience_stats(&self, id: i64) -> sqlx::Result<AudienceStats> {
+        sqlx::query_as::<_, AudienceStats>(
+            "SELECT \
+               (SELECT COUNT(*) FROM follows WHERE followee_id = $1) AS followers, \
+               (SELECT COUNT(*) FROM posts WHERE author_id = $1 AND deleted_at IS NULL) AS posts, \
+               (SELECT COUNT(*) FROM likes l JOIN posts p ON p.id = l.post_id \
+                  WHERE p.author_id = $1 AND p.deleted_at IS NULL) AS likes_received, \
+               (SELECT COUNT(*) FROM comments c JOIN posts p ON p.id = c.post_id \
+                  WHERE p.author_id = $1 AND p.deleted_at IS NULL) AS comments_received, \
+               (SELECT COUNT(*) FROM views v JOIN posts p ON p.id = v.post_id \
+                  WHERE p.author_id = $1 AND p.deleted_at IS NULL) AS views_received",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+    }
+}

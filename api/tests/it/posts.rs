@@ -1,0 +1,340 @@
+//! Posts, likes, comments and impressions.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::TestApp;
+
+crate::both!(
+    post_lifecycle,
+    post_rejections,
+    ownership,
+    likes_comments_and_views,
+    interaction_rejections
+);
+
+async fn post_lifecycle(app: TestApp) {
+    let s = app.register("poster").await;
+    let text = "Hello <script>alert(1)</script> #Rust '; DROP TABLE posts; --";
+    let r = app
+        .post(
+            "/v1/posts",
+            Some(&s.token),
+            json!({"text": text, "topics": ["db"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(r.body["text"], text, "stored as sent");
+    assert_eq!(
+        r.body["text_html"],
+        "Hello&#32;&lt;script&gt;alert(1)&lt;&#47;script&gt;&#32;#Rust&#32;&apos;;&#32;DROP&#32;TABLE&#32;posts;&#32;--"
+    );
+    assert_eq!(r.body["topics"], json!(["db", "rust"]));
+    assert_eq!(r.body["author"]["handle"], "poster");
+    let r = app.get(&format!("/v1/posts/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["text"], text);
+    // Edit keeps topics unless given, and adds new hashtags.
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/posts/{id}"),
+            Some(&s.token),
+            json!({"text": "edited #news"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["text"], "edited #news");
+    assert_eq!(r.body["topics"], json!(["db", "rust", "news"]));
+    // Listing by author, newest first, paginated.
+    let second = app.create_post(&s, "second").await;
+    let third = app.create_post(&s, "third").await;
+    let r = app
+        .get(&format!("/v1/users/{}/posts?limit=2", s.id), None)
+        .await;
+    let ids: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![third, second]);
+    let cursor = r.body["next_cursor"].as_str().unwrap();
+    let r = app
+        .get(
+            &format!("/v1/users/{}/posts?limit=2&cursor={cursor}", s.id),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["id"], id);
+    assert!(r.body["next_cursor"].is_null());
+    // Delete: gone from reads and lists.
+    assert_eq!(
+        app.delete(&format!("/v1/posts/{id}"), &s.token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    app.get(&format!("/v1/posts/{id}"), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+    let r = app.get(&format!("/v1/users/{}/posts", s.id), None).await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    app.delete(&format!("/v1/posts/{id}"), &s.token)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+    assert_eq!(
+        app.get(&format!("/v1/users/{}", s.id), None).await.body["posts"],
+        2
+    );
+}
+
+async fn post_rejections(app: TestApp) {
+    let s = app.register("writer").await;
+    let cases = [
+        (json!({"text": "   "}), "text", "required"),
+        (json!({"text": "é".repeat(2001)}), "text", "too_long"),
+        (
+            json!({"text": "bad \u{0007} bell"}),
+            "text",
+            "invalid_characters",
+        ),
+        (
+            json!({"text": "ok", "topics": ["two words"]}),
+            "topics",
+            "invalid_topic",
+        ),
+        (
+            json!({"text": (0..11).map(|i| format!("#t{i}")).collect::<Vec<_>>().join(" ")}),
+            "topics",
+            "too_many_topics",
+        ),
+    ];
+    for (body, field, code) in cases {
+        let r = app.post("/v1/posts", Some(&s.token), body).await;
+        r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, code);
+        assert_eq!(r.body["error"]["field"], field);
+    }
+    assert!(
+        app.post(
+            "/v1/posts",
+            Some(&s.token),
+            json!({"text": "é".repeat(2000)})
+        )
+        .await
+        .status
+        .is_success()
+    );
+    app.post("/v1/posts", None, json!({"text": "hi"}))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+    app.post("/v1/posts", Some(&s.token), json!({"text": 5}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_json");
+    app.get("/v1/posts/99999", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+    app.get("/v1/posts/1.5", None)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_id");
+    app.get("/v1/users/99999/posts", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "user_not_found");
+}
+
+async fn ownership(app: TestApp) {
+    let author = app.register("owner").await;
+    let other = app.register("stranger").await;
+    let admin = app.register_as("moderator", "admin").await;
+    let id = app.create_post(&author, "mine").await;
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/posts/{id}"),
+            Some(&other.token),
+            json!({"text": "hacked"}),
+        )
+        .await;
+    r.assert_error(StatusCode::FORBIDDEN, "not_post_author");
+    app.delete(&format!("/v1/posts/{id}"), &other.token)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "not_post_author");
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/posts/{id}"),
+            Some(&admin.token),
+            json!({"text": "edited by admin"}),
+        )
+        .await;
+    r.assert_error(StatusCode::FORBIDDEN, "not_post_author");
+    assert_eq!(
+        app.get(&format!("/v1/posts/{id}"), None).await.body["text"],
+        "mine"
+    );
+    // An admin may delete (moderation).
+    assert_eq!(
+        app.delete(&format!("/v1/posts/{id}"), &admin.token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    app.get(&format!("/v1/posts/{id}"), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+}
+
+async fn likes_comments_and_views(app: TestApp) {
+    let author = app.register("author").await;
+    let reader = app.register("reader").await;
+    let id = app.create_post(&author, "likeable").await;
+    assert_eq!(
+        app.put(&format!("/v1/posts/{id}/like"), &reader.token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.put(&format!("/v1/posts/{id}/like"), &reader.token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&format!("/v1/posts/{id}"), None).await.body["like_count"],
+        1
+    );
+    assert_eq!(
+        app.delete(&format!("/v1/posts/{id}/like"), &reader.token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&format!("/v1/posts/{id}"), None).await.body["like_count"],
+        0
+    );
+    for i in 0..3 {
+        let r = app
+            .post(
+                &format!("/v1/posts/{id}/comments"),
+                Some(&reader.token),
+                json!({"text": format!("c{i} <i>")}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(r.body["text_html"], format!("c{i}&#32;&lt;i&gt;"));
+    }
+    let r = app
+        .get(&format!("/v1/posts/{id}/comments?limit=2"), None)
+        .await;
+    let texts: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, vec!["c0 <i>", "c1 <i>"], "oldest first");
+    let cursor = r.body["next_cursor"].as_str().unwrap();
+    let r = app
+        .get(
+            &format!("/v1/posts/{id}/comments?limit=2&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["text"], "c2 <i>");
+    assert_eq!(
+        app.get(&format!("/v1/posts/{id}"), None).await.body["comment_count"],
+        3
+    );
+    // Views: the first impression counts as first, repeats do not; unknown posts are skipped.
+    let other = app.create_post(&author, "viewed").await;
+    let r = app
+        .post(
+            "/v1/views",
+            Some(&reader.token),
+            json!({"post_ids": [id, other, 999999]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (r.body["recorded"].as_i64(), r.body["first_views"].as_i64()),
+        (Some(2), Some(2))
+    );
+    let r = app
+        .post("/v1/views", Some(&reader.token), json!({"post_ids": [id]}))
+        .await;
+    assert_eq!(
+        (r.body["recorded"].as_i64(), r.body["first_views"].as_i64()),
+        (Some(1), Some(0))
+    );
+    use engine::SocialGraph as _;
+    assert!(
+        app.state
+            .graph
+            .has_seen(&reader.id.to_string(), &other.to_string())
+    );
+    let stats = app
+        .get(
+            "/v1/creator/stats",
+            Some(&app.register_as("author2", "creator").await.token),
+        )
+        .await;
+    assert_eq!(stats.status, StatusCode::OK);
+}
+
+async fn interaction_rejections(app: TestApp) {
+    let s = app.register("critic").await;
+    let id = app.create_post(&s, "target").await;
+    app.put("/v1/posts/424242/like", &s.token)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+    let r = app
+        .post(
+            &format!("/v1/posts/{id}/comments"),
+            Some(&s.token),
+            json!({"text": ""}),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "required");
+    let r = app
+        .post(
+            &format!("/v1/posts/{id}/comments"),
+            Some(&s.token),
+            json!({"text": "x".repeat(1001)}),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "too_long");
+    let r = app
+        .post(
+            "/v1/posts/424242/comments",
+            Some(&s.token),
+            json!({"text": "hi"}),
+        )
+        .await;
+    r.assert_error(StatusCode::NOT_FOUND, "post_not_found");
+    app.get("/v1/posts/424242/comments", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+    let r = app
+        .post("/v1/views", Some(&s.token), json!({"post_ids": []}))
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range");
+    let r = app
+        .post(
+            "/v1/views",
+            Some(&s.token),
+            json!({"post_ids": (0..101).collect::<Vec<i64>>()}),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range");
+    app.post("/v1/views", None, json!({"post_ids": [id]}))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+    // Deleted posts cannot be liked or commented.
+    app.delete(&format!("/v1/posts/{id}"), &s.token).await;
+    app.put(&format!("/v1/posts/{id}/like"), &s.token)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+}

@@ -1,0 +1,157 @@
+//! `social-live serve`: the HTTP API, and the `--demo` quickstart that seeds a database, trains a
+//! model from it and serves it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::cli::{RunArgs, ServeArgs};
+
+/// The demo account the quickstart creates.
+const DEMO_HANDLE: &str = "demo";
+const DEMO_PASSWORD: &str = "demo-password";
+
+pub fn run(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(data_dir, args))
+}
+
+async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
+    let mut config = args.config;
+    if args.demo {
+        prepare_demo(&data_dir, &config, &args.synthetic).await?;
+    }
+    if config.models_dir.is_none() {
+        config.models_dir = Some(data_dir.join("models"));
+    }
+    let state = api::build_state(config, &data_dir).await?;
+    if args.demo {
+        print_demo(&state.config.listen.to_string())?;
+    }
+    api::serve(state, crate::scheduler::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Seeds an empty database and trains a model when none is published.
+async fn prepare_demo(
+    data_dir: &Path,
+    config: &api::ServeConfig,
+    size: &crate::cli::SyntheticArgs,
+) -> Result<()> {
+    let url = database_url(data_dir, config.database_url.clone())?;
+    let store = api::Store::connect(&url, 4).await?;
+    if store.is_empty().await? {
+        let net_config = crate::commands::synthetic_config(size, 42)?;
+        tracing::info!(
+            users = net_config.users,
+            posts = net_config.posts,
+            "generating the demo social network"
+        );
+        let net = tokio::task::spawn_blocking(move || datasets::synthetic::generate(&net_config))
+            .await??;
+        let hash = api::auth::password::hash(DEMO_PASSWORD.to_owned()).await?;
+        let counts = store
+            .seed(&net, DEMO_HANDLE, &hash)
+            .await
+            .context("cannot seed the demo database")?;
+        tracing::info!(?counts, "demo database seeded");
+    }
+    let models = config
+        .models_dir
+        .clone()
+        .unwrap_or_else(|| data_dir.join("models"));
+    if !models.join("current").exists() {
+        tracing::info!("no published model: training one from the database");
+        let data_dir = data_dir.to_owned();
+        let url = Some(url);
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let args = RunArgs::for_dataset("db", url, Some(models));
+            let mut config = crate::commands::run_config(data_dir, &args)?;
+            config.show_progress = false;
+            let outcome = pipeline::run(&config).context("pipeline failed")?;
+            tracing::info!(
+                version = %outcome.version,
+                ndcg = outcome.report.evaluation.model.metrics.ndcg,
+                "demo model published"
+            );
+            Ok(())
+        })
+        .await??;
+    }
+    store.pool.close().await;
+    Ok(())
+}
+
+fn print_demo(listen: &str) -> Result<()> {
+    let base = format!("http://{listen}");
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Social Live is serving at {base} (API docs: {base}/docs)"
+    )?;
+    writeln!(
+        out,
+        "demo login: handle `{DEMO_HANDLE}`, password `{DEMO_PASSWORD}`"
+    )?;
+    writeln!(out, "try:")?;
+    writeln!(
+        out,
+        "  TOKEN=$(curl -s -X POST {base}/v1/auth/login -H 'content-type: application/json' \\\n     -d '{{\"handle\":\"{DEMO_HANDLE}\",\"password\":\"{DEMO_PASSWORD}\"}}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')"
+    )?;
+    writeln!(
+        out,
+        "  curl -s '{base}/v1/feed?limit=5' -H \"authorization: Bearer $TOKEN\""
+    )?;
+    writeln!(out, "  curl -s '{base}/v1/trending?limit=5'")?;
+    writeln!(out, "  curl -s '{base}/v1/search/posts?q=post'")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn database_url(data_dir: &Path, url: Option<String>) -> Result<String> {
+    Ok(match url {
+        Some(url) => url,
+        None => {
+            std::fs::create_dir_all(data_dir).with_context(|| {
+                format!("cannot create the data directory {}", data_dir.display())
+            })?;
+            api::store::default_database_url(data_dir)
+        }
+    })
+}
+
+/// Exports the database's interactions and posts to `<data-dir>/datasets/db/` for the pipeline
+/// (`--dataset db`), from inside or outside an async runtime; returns the two files.
+pub fn export_db(data_dir: &Path, url: Option<String>) -> Result<(PathBuf, PathBuf)> {
+    let url = database_url(data_dir, url)?;
+    let path = api::export_path(data_dir);
+    let posts = api::export_posts_path(data_dir);
+    let export = {
+        let (path, posts) = (path.clone(), posts.clone());
+        async move {
+            let store = api::Store::connect(&url, 2).await?;
+            let counts = store.export_interactions(&path).await?;
+            store.export_posts(&posts).await?;
+            store.pool.close().await;
+            anyhow::Ok(counts)
+        }
+    };
+    let counts = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.block_on(export)?,
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(export)?,
+    };
+    anyhow::ensure!(
+        counts.pairs > 0,
+        "the database has no interactions to train on"
+    );
+    tracing::info!(pairs = counts.pairs, events = counts.events, path = %path.display(), "exported the database's interactions");
+    Ok((path, posts))
+}
