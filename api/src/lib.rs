@@ -36,6 +36,10 @@ pub use store::Store;
 use auth::jwt::Keys;
 use auth::ratelimit::Limiter;
 
+/// How many of the newest posts are offered to the engine at start (those its model already
+/// knows are ignored by it).
+const STARTUP_POSTS: i64 = 50_000;
+
 /// Builds the shared state: connects the database (running migrations), loads the social graph
 /// into memory, loads the current model (or serves the fallback feed without one), warms the
 /// trending window, and sets up tokens and rate limits.
@@ -82,6 +86,13 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> anyhow::Result
             Engine::without_model(Arc::clone(&graph), feed_config)?
         }
     };
+    // Posts the model does not know (newer than its data, or all without a model) join the
+    // candidate pool, oldest first so the engine's fresh buffer ends newest-first.
+    let mut unknown = store.newest_posts(STARTUP_POSTS).await?;
+    unknown.reverse();
+    for post in unknown {
+        engine.add_post(post);
+    }
     let since = store::now() - window.as_secs() as i64;
     for (post, kind, at) in store.recent_engagement(since).await? {
         engine.record_engagement(&post, kind, at);

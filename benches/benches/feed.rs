@@ -13,8 +13,8 @@
 //! `SOCIAL_LIVE_FEED_USERS`, `SOCIAL_LIVE_FEED_POSTS` and `SOCIAL_LIVE_FEED_REQUESTS` override
 //! them for quicker runs. The graph is [`IndexedGraph`] (posts by author, newest first: what a
 //! store with an index on `(author, created_at)` answers) unless
-//! `SOCIAL_LIVE_FEED_GRAPH=inmemory` selects `engine::InMemoryGraph`, whose `recent_posts`
-//! scans every post.
+//! `SOCIAL_LIVE_FEED_GRAPH=inmemory` selects `engine::InMemoryGraph` (the API's in-process
+//! mirror, with its own index of posts by author).
 //!
 //! The serial index build dominates the set-up (about an hour at 1M posts on two shared
 //! cores): `SOCIAL_LIVE_FEED_MODEL_DIR=DIR` publishes the seeded model under

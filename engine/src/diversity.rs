@@ -128,11 +128,12 @@ mod tests {
             recent.iter().filter(|&&o| authors[o] == authors[i]).count() < max
         };
         let (mut out, mut waiting) = (Vec::new(), std::collections::VecDeque::new());
-        let place_waiting = |out: &mut Vec<usize>, waiting: &mut std::collections::VecDeque<usize>| {
-            while let Some(pos) = waiting.iter().position(|&w| fits(out, w)) {
-                out.push(waiting.remove(pos).unwrap());
-            }
-        };
+        let place_waiting =
+            |out: &mut Vec<usize>, waiting: &mut std::collections::VecDeque<usize>| {
+                while let Some(pos) = waiting.iter().position(|&w| fits(out, w)) {
+                    out.push(waiting.remove(pos).unwrap());
+                }
+            };
         for i in 0..authors.len() {
             place_waiting(&mut out, &mut waiting);
             if fits(&out, i) {
@@ -156,12 +157,17 @@ mod tests {
             let authors: Vec<usize> = (0..n).map(|_| rng.random_range(0..k)).collect();
             let max = rng.random_range(1..4);
             let window = rng.random_range(1..12);
-            let ranked: Vec<(usize, &str)> = authors.iter().map(|&a| names[a]).enumerate().collect();
+            let ranked: Vec<(usize, &str)> =
+                authors.iter().map(|&a| names[a]).enumerate().collect();
             let got: Vec<usize> = diversify(ranked, |x| x.1, max, window)
                 .iter()
                 .map(|x| x.0)
                 .collect();
-            assert_eq!(got, reference(&authors, max, window), "{authors:?} {max} {window}");
+            assert_eq!(
+                got,
+                reference(&authors, max, window),
+                "{authors:?} {max} {window}"
+            );
         }
     }
 

@@ -36,5 +36,5 @@ pub enum Error {
     },
 }
 
-/// `Result` with the engine's [`Error`].
+/// `Result` with the engine's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

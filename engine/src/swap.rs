@@ -52,8 +52,8 @@ impl<G: SocialGraph> Engine<G> {
     ///
     /// # Errors
     ///
-    /// [`Error::Model`] if the pointer or the artifact cannot be read or fails validation (the
-    /// old model keeps serving).
+    /// [`Error::Model`](crate::Error::Model) if the pointer or the artifact cannot be read or
+    /// fails validation (the old model keeps serving).
     pub fn reload_if_changed(&self, models_dir: &Path) -> Result<Option<String>> {
         let Some(current) = current_version(models_dir)? else {
             return Ok(None);

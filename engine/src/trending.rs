@@ -9,7 +9,7 @@
 //!
 //! A snapshot that is stale by the clock but was ranked for about the request's time keeps
 //! serving while a background thread ranks the next one, so no request waits for a rebuild
-//! (it scans the whole window: milliseconds for 100k events). A request finds no usable
+//! (a scan of every event in the window). A request finds no usable
 //! snapshot only at the start, or when its time is further than the refresh period from the
 //! snapshot's (requests replaying another time, as tests do): it ranks one itself.
 

@@ -74,6 +74,34 @@ impl Store {
         Ok(counts)
     }
 
+    /// The newest `limit` live posts, newest first: at start, the engine is told about the posts
+    /// its model does not know (created since the model's data cut-off, or all of them when no
+    /// model is published yet), so that they are candidates at once.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn newest_posts(&self, limit: i64) -> sqlx::Result<Vec<PostMeta>> {
+        let rows = sqlx::query_as::<_, (i64, i64, String, String, i64)>(
+            "SELECT id, author_id, topics, text, created_at FROM posts WHERE deleted_at IS NULL \
+             ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, author, topics, text, created_at)| PostMeta {
+                id: id.to_string(),
+                author: author.to_string(),
+                created_at,
+                deleted: false,
+                topics: topics.split_whitespace().map(str::to_owned).collect(),
+                text,
+            })
+            .collect())
+    }
+
     /// Engagement of the last `window_secs` (likes, comments, views with their times), oldest
     /// first, to warm the engine's trending window after a restart.
     ///

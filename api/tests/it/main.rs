@@ -6,6 +6,7 @@
 mod auth;
 mod export;
 mod feed;
+mod model;
 mod platform;
 mod posts;
 mod search;

@@ -32,10 +32,11 @@ pub(crate) fn exclusions(ctx: &Context<'_>) -> Vec<u32> {
 /// `k` plus the number of exclusions) and the exclusions are dropped afterwards.
 ///
 /// hnsw_rs's filtered search does not stop at the usual rule: once its result heap is full it
-/// keeps exploring, filtering the heap again at every step, and on 200k items it took about
-/// two thirds of a cache miss. An unfiltered search for a few more items finds the same ones
-/// (exclusions can take at most their number of result slots) in a fraction of the time. A
-/// hidden prolific author can exclude thousands of items: then the filter is cheaper.
+/// keeps exploring, filtering the heap again at every step. An unfiltered search for a few
+/// more items finds the same ones (exclusions can take at most their number of result slots)
+/// in a fraction of the time: in the feed benchmark at 200k posts (200 candidates) a cache
+/// miss went from 6.2 ms to 1.5 ms (p50). A hidden prolific author can exclude thousands of
+/// items: then the filtered search is used, rather than asking for thousands more.
 const UNFILTERED_EXCLUSIONS_PER_ITEM: usize = 1;
 
 /// The top `k` model items for the user (by exact dot product after the index search), with
@@ -48,8 +49,7 @@ pub(crate) fn search(ctx: &Context<'_>, k: usize, exclude: &[u32]) -> Vec<Scored
     if index.len() <= ctx.config.exact_search_max_items {
         top_k_dot(q.view(), index.items(), k, exclude)
     } else if exclude.len() <= k.saturating_mul(UNFILTERED_EXCLUSIONS_PER_ITEM) {
-        let mut hits =
-            index.search_with_ef(q.view(), k + exclude.len(), ctx.state.ef_search, &[]);
+        let mut hits = index.search_with_ef(q.view(), k + exclude.len(), ctx.state.ef_search, &[]);
         hits.retain(|s| exclude.binary_search(&s.item).is_err());
         hits.truncate(k);
         hits

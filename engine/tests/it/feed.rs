@@ -310,3 +310,62 @@ fn through_the_hnsw_graph_the_model_ranking_finds_most_of_the_exact_top_k() {
     }
     assert!(found * 100 >= total * 90, "recall@10 {found}/{total}");
 }
+
+/// With few exclusions the index is searched unfiltered for more items and the exclusions are
+/// dropped afterwards; with more exclusions than wanted items, it is searched filtered. Both
+/// find the exact top items with the same exclusions.
+#[test]
+fn both_index_search_paths_apply_the_exclusions() {
+    let world = World::publish();
+    for u in [1usize, 2, 7] {
+        let user = user_id(u);
+        world
+            .graph
+            .interact(&user, &post_id(u + 10), InteractionKind::Like);
+        world
+            .graph
+            .interact(&user, &post_id(u + 30), InteractionKind::View);
+        world.graph.hide(&user, &author_of(u + 4));
+    }
+    // 18 exclusions per user: 8 own posts, 8 of the hidden author, 2 interactions.
+    for quota in [5, 40] {
+        let engine = world.engine(FeedConfig {
+            exact_search_max_items: 0,
+            similar_quota: quota,
+            ..model_only()
+        });
+        let (mut found, mut total) = (0, 0);
+        for u in [1usize, 2, 7] {
+            let user = user_id(u);
+            let mut exclude: Vec<u32> = (0..ITEMS)
+                .filter(|&i| author_of(i) == user || author_of(i) == author_of(u + 4))
+                .map(|i| i as u32)
+                .chain([(u + 10) as u32, (u + 30) as u32])
+                .collect();
+            exclude.sort_unstable();
+            exclude.dedup();
+            assert_eq!(exclude.len(), 18);
+            let want: HashSet<u32> = top_k_dot(
+                world.model.user_factors.row(u),
+                world.model.item_factors.view(),
+                quota,
+                &exclude,
+            )
+            .iter()
+            .map(|s| s.item)
+            .collect();
+            let page = engine.feed(&user, &first(quota)).unwrap();
+            assert_eq!(page.items.len(), quota);
+            for it in &page.items {
+                assert!(!exclude.contains(&item_of(&it.post)), "{user}: {}", it.post);
+            }
+            found += page
+                .items
+                .iter()
+                .filter(|it| want.contains(&item_of(&it.post)))
+                .count();
+            total += want.len();
+        }
+        assert!(found * 100 >= total * 90, "quota {quota}: {found}/{total}");
+    }
+}
