@@ -9,7 +9,7 @@ work="$(mktemp -d)"
 port="${SMOKE_PORT:-18080}"
 base="http://127.0.0.1:$port"
 cargo build --release --locked --quiet
-env -u DATABASE_URL -u REDIS_URL target/release/social-live --data-dir "$work/data" serve --demo \
+env -u DATABASE_URL -u REDIS_URL "${CARGO_TARGET_DIR:-target}/release/social-live" --data-dir "$work/data" serve --demo \
   --listen "127.0.0.1:$port" --users 300 --posts 1500 --interactions 20000 >"$work/out" 2>"$work/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -168,10 +168,15 @@ pub async fn serve(
     .context("server error")
 }
 
-/// Where the quickstart exports the database's interactions for the pipeline.
+/// Where `--dataset db` exports the database's interactions for the pipeline.
 pub fn export_path(data_dir: &Path) -> PathBuf {
     data_dir
         .join("datasets")
         .join("db")
         .join("interactions.csv")
+}
+
+/// Where `--dataset db` exports the database's posts (the content encoder's input).
+pub fn export_posts_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("datasets").join("db").join("posts.csv")
 }
