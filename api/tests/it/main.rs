@@ -100,7 +100,7 @@ pub struct Session {
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-fn unique() -> String {
+pub fn unique() -> String {
     format!(
         "{}_{}_{}",
         std::process::id(),

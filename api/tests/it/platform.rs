@@ -159,7 +159,8 @@ async fn login_limit_per_ip(app: TestApp) {
     match std::env::var("REDIS_URL") {
         Ok(url) => {
             config.redis_url = Some(url);
-            config.redis_prefix = format!("sl-test-{}-{}:", std::process::id(), api::store::now());
+            // Unique per run: the SQLite and PostgreSQL runs of this test go at the same time.
+            config.redis_prefix = format!("sl-test-{}:", crate::unique());
             configs.push(config);
         }
         Err(_) => {
