@@ -19,12 +19,14 @@ fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
     let engine = Arc::new(engine::Engine::new(load("v1"), graph(), model_only()).unwrap());
     let models = Arc::new([("v1", v1), ("v2", v2)]);
     let done = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Arc::new(Barrier::new(5));
     let workers: Vec<_> = (0..4)
         .map(|t| {
             let engine = Arc::clone(&engine);
             let models = Arc::clone(&models);
-            let (done, start) = (Arc::clone(&done), Arc::clone(&start));
+            let (done, start, served) =
+                (Arc::clone(&done), Arc::clone(&start), Arc::clone(&served));
             thread::spawn(move || {
                 let mut versions = Vec::new();
                 start.wait();
@@ -52,6 +54,7 @@ fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
                         .unwrap();
                     assert_eq!(next_page.items.len(), 10);
                     versions.push(page.model_version);
+                    served.fetch_add(1, Ordering::SeqCst);
                 }
                 versions
             })
@@ -62,6 +65,12 @@ fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
         let v = if round % 2 == 0 { "v2" } else { "v1" };
         let old = engine.swap(load(v));
         assert_ne!(old, v);
+        // Each of the 4 workers has at most one request in flight: after 5 more completions, at
+        // least one request started after this swap, so every version is served (no timing luck).
+        let before = served.load(Ordering::SeqCst);
+        while served.load(Ordering::SeqCst) < before + 5 {
+            thread::yield_now();
+        }
     }
     done.store(true, Ordering::SeqCst);
     let mut seen = HashSet::new();
