@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 work="$(mktemp -d)"
-port="${SMOKE_PORT:-18080}"
+# A free port, so that another server on the machine cannot answer in ours' place.
+port="${SMOKE_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 base="http://127.0.0.1:$port"
 cargo build --release --locked --quiet
 env -u DATABASE_URL -u REDIS_URL "${CARGO_TARGET_DIR:-target}/release/social-live" --data-dir "$work/data" serve --demo \
@@ -15,12 +16,12 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 for _ in $(seq 1 300); do
+  kill -0 $pid 2>/dev/null || { echo "serve --demo exited early:"; cat "$work/err"; exit 1; }
   curl -sf "$base/readyz" >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || { cat "$work/err"; exit 1; }
   sleep 1
 done
 curl -sf "$base/readyz" | grep -q '"model_version":"[^"]' || { echo "no model loaded"; cat "$work/err"; exit 1; }
-grep -q "demo login" "$work/out"
+grep -q "demo login" "$work/out" || { echo "no demo login printed"; cat "$work/out"; exit 1; }
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 post() { curl -sf -X POST "$base$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
