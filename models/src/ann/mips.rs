@@ -42,6 +42,12 @@ pub(crate) fn item_vector(item: impl Iterator<Item = f32>, max_norm: f64) -> Vec
     item.map(|x| (f64::from(x) * scale) as f32).collect()
 }
 
+/// Whether `query` has a direction to search along: [`query_vector`] would return `Some`.
+pub(crate) fn has_direction(query: &[f32]) -> bool {
+    let n = norm(query.iter().copied());
+    n > 0.0 && n.is_finite()
+}
+
 /// The vector searched for a query, or `None` when `query` is zero or not finite (it has no
 /// direction: every item ties, or the order is undefined).
 pub(crate) fn query_vector(query: impl Iterator<Item = f32> + Clone) -> Option<Vec<f32>> {
@@ -97,5 +103,9 @@ mod tests {
         assert!(query_vector([0.0f32, 0.0].into_iter()).is_none());
         assert!(query_vector([f32::NAN, 1.0].into_iter()).is_none());
         assert!(query_vector([f32::INFINITY, 1.0].into_iter()).is_none());
+        assert!(!has_direction(&[0.0, 0.0]));
+        assert!(!has_direction(&[f32::NAN, 1.0]));
+        assert!(!has_direction(&[f32::INFINITY, 1.0]));
+        assert!(has_direction(&[0.0, -1e-3]));
     }
 }

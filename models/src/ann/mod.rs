@@ -4,11 +4,17 @@
 //! scaled into the unit ball and on the normalised query, which orders items exactly by dot
 //! product for every query (the `mips` module has the details, and why this is used rather than
 //! a reduction to cosine search). The index keeps its own copy of the original item vectors and
-//! reports true dot products as scores, re-ranking the candidates it found exactly.
+//! reports true dot products as scores.
+//!
+//! Searches do not walk hnsw_rs's own structure: once built or loaded, the graph is copied into
+//! a read-only serving layout of flat arrays (the `flat` module) and searched there, on the same
+//! graph and with the true dot products (which order items as the graph's scaled ones do), with
+//! no allocation per query beyond the result (and a sorted copy of unsorted exclusions).
 //!
 //! Insertion is serial: hnsw_rs draws node levels from a fixed seed, so the same items in the
 //! same order give the same graph and byte-identical dump files.
 
+mod flat;
 mod mips;
 mod validate;
 
@@ -93,6 +99,8 @@ pub struct AnnIndex {
     graph: Hnsw<'static, f32, DistDot>,
     /// The original item vectors (standard layout), for exact scores.
     items: Array2<f32>,
+    /// `graph` in flat arrays, which every search walks.
+    flat: flat::FlatGraph,
     config: AnnConfig,
 }
 
@@ -134,9 +142,11 @@ impl AnnIndex {
             dim = items.ncols(),
             "built HNSW index"
         );
+        let flat = flat::FlatGraph::from_hnsw(&graph, items.nrows());
         Ok(Self {
             graph,
             items,
+            flat,
             config: config.clone(),
         })
     }
@@ -179,12 +189,14 @@ impl AnnIndex {
     /// The approximate top `k` items by dot product with `query`, skipping `exclude` (sorted
     /// ascending; an unsorted slice is sorted into a copy).
     ///
-    /// Exclusions are applied inside the graph search (hnsw_rs `search_filter`), so excluded
-    /// items still serve as stepping stones but never take a result slot. The `max(ef, k)`
-    /// candidates found are re-scored with their true dot products and ranked as
-    /// [`top_k_dot`] ranks (descending score, ties by lower index). If the search returns
-    /// fewer than `k` allowed items while more exist, it is repeated with `ef` doubled.
-    /// A zero or non-finite query has no direction: it is answered exactly by [`top_k_dot`].
+    /// Searches the index's flat serving layout of the graph: a greedy descent through the upper
+    /// layers, then a best-first search on the bottom layer holding the `max(ef, k)` best allowed
+    /// items found. Excluded items still serve as stepping stones but never take a result slot,
+    /// and the search goes on until it holds that many allowed items. Results carry their true
+    /// dot products and are ranked as [`top_k_dot`] ranks them (descending score, ties by lower
+    /// index). Should the part of the graph reachable from the entry point hold fewer than `k`
+    /// allowed items while more exist, or the query be zero or non-finite (it has no direction),
+    /// the answer is [`top_k_dot`]'s, exactly.
     ///
     /// # Panics
     ///
@@ -200,6 +212,54 @@ impl AnnIndex {
             query.len(),
             self.dim(),
             "AnnIndex::search: query dimension does not match the index"
+        );
+        let exclude = sorted_exclusions(exclude);
+        let n = self.len();
+        let wanted = k.min(n - count_distinct_below(&exclude, n));
+        if wanted == 0 {
+            return Vec::new();
+        }
+        let query = query.as_standard_layout();
+        let q = query.as_slice().expect("standard layout is contiguous");
+        if !mips::has_direction(q) {
+            return top_k_dot(query.view(), self.items.view(), k, &exclude);
+        }
+        let items = self.items.as_slice().expect("kept in standard layout");
+        let ef = ef.max(k).min(n);
+        let mut scored = self.flat.search(items, self.dim(), q, ef, &exclude);
+        if scored.len() < wanted {
+            return top_k_dot(query.view(), self.items.view(), k, &exclude);
+        }
+        scored.sort_unstable_by(rank_cmp);
+        scored.truncate(k);
+        scored
+    }
+
+    /// [`search_with_ef`](Self::search_with_ef) through hnsw_rs's own search on the same graph,
+    /// rather than the flat serving layout: the reference the serving layout is tested and
+    /// benchmarked against (it is several times slower). Same arguments and result order.
+    ///
+    /// Exclusions are applied inside the graph search (hnsw_rs `search_filter`), so excluded
+    /// items still serve as stepping stones but never take a result slot. The `max(ef, k)`
+    /// candidates found are re-scored with their true dot products and ranked as
+    /// [`top_k_dot`] ranks (descending score, ties by lower index). If the search returns
+    /// fewer than `k` allowed items while more exist, it is repeated with `ef` doubled.
+    /// A zero or non-finite query has no direction: it is answered exactly by [`top_k_dot`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if `query.len() != self.dim()`.
+    pub fn reference_search_with_ef(
+        &self,
+        query: ArrayView1<'_, f32>,
+        k: usize,
+        ef: usize,
+        exclude: &[u32],
+    ) -> Vec<Scored> {
+        assert_eq!(
+            query.len(),
+            self.dim(),
+            "AnnIndex::reference_search: query dimension does not match the index"
         );
         let exclude = sorted_exclusions(exclude);
         let n = self.len();
@@ -355,9 +415,11 @@ impl AnnIndex {
         let items = items.as_standard_layout().into_owned();
         check_graph_vectors(&graph, items.view())?;
         tracing::debug!(items = n, dim = d, "loaded HNSW index");
+        let flat = flat::FlatGraph::from_hnsw(&graph, n);
         Ok(Self {
             graph,
             items,
+            flat,
             config: config.clone(),
         })
     }

@@ -412,3 +412,229 @@ fn recall_is_one_against_itself_and_handles_empty_truth() {
         1.0
     );
 }
+
+/// Recall@k of `search` against [`top_k_dot`] over the rows of `queries`, with one exclusion
+/// list per query.
+fn recall_of(
+    items: &Array2<f32>,
+    queries: &Array2<f32>,
+    excludes: &[Vec<u32>],
+    k: usize,
+    search: impl Fn(ndarray::ArrayView1<'_, f32>, &[u32]) -> Vec<Scored>,
+) -> f64 {
+    let (mut hits, mut relevant) = (0, 0);
+    for (q, ex) in queries.rows().into_iter().zip(excludes) {
+        let truth = top_k_dot(q, items.view(), k, ex);
+        let found = search(q, ex);
+        hits += found
+            .iter()
+            .filter(|s| truth.iter().any(|t| t.item == s.item))
+            .count();
+        relevant += truth.len();
+    }
+    hits as f64 / relevant as f64
+}
+
+#[test]
+fn serving_layout_copies_every_link_of_the_graph() {
+    let items = random_items(3000, 16, 20);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let indexation = index.graph.get_point_indexation();
+    assert_eq!(
+        index.flat.top_level(),
+        usize::from(indexation.get_max_level_observed())
+    );
+    assert!(index.flat.top_level() >= 1, "the test needs upper layers");
+    for point in indexation {
+        let id = point.get_origin_id() as u32;
+        for (layer, found) in point.get_neighborhood_id().iter().enumerate() {
+            let expected: Vec<u32> = found.iter().map(|nb| nb.d_id as u32).collect();
+            if layer > index.flat.top_level() {
+                assert!(expected.is_empty(), "item {id} layer {layer}: {expected:?}");
+                continue;
+            }
+            assert_eq!(
+                index.flat.neighbours(layer, id),
+                expected.as_slice(),
+                "item {id}, layer {layer}"
+            );
+        }
+    }
+    // The entry point is the one point on the top layer, whatever hnsw_rs's search starts from.
+    let top = index.flat.top_level();
+    let on_top: Vec<usize> = indexation
+        .get_layer_iterator(top)
+        .map(|p| p.get_origin_id())
+        .collect();
+    assert!(on_top.contains(&(index.flat.entry_point() as usize)));
+}
+
+#[test]
+fn serving_search_recalls_at_least_as_much_as_hnsw_rs_on_the_same_graph() {
+    let items = random_items(6000, 24, 21);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let queries = random_items(300, 24, 22);
+    let none = vec![Vec::new(); queries.nrows()];
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let some: Vec<Vec<u32>> = queries
+        .rows()
+        .into_iter()
+        .map(|q| {
+            let mut ex: Vec<u32> = top_k_dot(q, items.view(), 6, &[])
+                .iter()
+                .map(|s| s.item)
+                .collect();
+            ex.extend((0..100).map(|_| rng.random_range(0..6000u32)));
+            ex.sort_unstable();
+            ex.dedup();
+            ex
+        })
+        .collect();
+    for ef in [10, 16, 32, 64] {
+        let flat = recall_of(&items, &queries, &none, 10, |q, ex| {
+            index.search_with_ef(q, 10, ef, ex)
+        });
+        let reference = recall_of(&items, &queries, &none, 10, |q, ex| {
+            index.reference_search_with_ef(q, 10, ef, ex)
+        });
+        // The same walk of the same graph: the same recall but for rare ties broken apart by
+        // rounding (the graph scores scaled vectors, the serving layout the raw ones).
+        assert!(
+            flat >= reference - 0.001,
+            "ef {ef}: serving layout {flat} < hnsw_rs {reference}"
+        );
+        let same = queries
+            .rows()
+            .into_iter()
+            .filter(|q| {
+                index.search_with_ef(*q, 10, ef, &[])
+                    == index.reference_search_with_ef(*q, 10, ef, &[])
+            })
+            .count();
+        assert!(
+            same * 100 >= queries.nrows() * 98,
+            "ef {ef}: {same} identical answers"
+        );
+        if ef >= 32 {
+            assert!(flat >= 0.95, "ef {ef}: recall@10 {flat}");
+        }
+    }
+    // hnsw_rs's filtered search never stops early (it walks nearly the whole graph), so with
+    // exclusions the serving layout is held to the recall the index promises instead.
+    for (ef, floor) in [(32, 0.93), (64, 0.97)] {
+        let flat = recall_of(&items, &queries, &some, 10, |q, ex| {
+            index.search_with_ef(q, 10, ef, ex)
+        });
+        assert!(flat >= floor, "ef {ef} with exclusions: recall@10 {flat}");
+    }
+}
+
+#[test]
+fn ef_as_large_as_the_index_finds_the_exact_top_k() {
+    let items = random_items(400, 8, 24);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let queries = random_items(40, 8, 25);
+    for (i, q) in queries.rows().into_iter().enumerate() {
+        let exclude: Vec<u32> = (0..400u32)
+            .filter(|j| (j + i as u32).is_multiple_of(5))
+            .collect();
+        assert_eq!(
+            index.search_with_ef(q, 10, 400, &exclude),
+            top_k_dot(q, items.view(), 10, &exclude)
+        );
+    }
+}
+
+#[test]
+fn excluding_the_true_best_items_still_returns_k_ranked_allowed_results() {
+    let items = random_items(3000, 16, 26);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let queries = random_items(50, 16, 27);
+    for q in queries.rows() {
+        // The whole neighbourhood the search would start its result set from is excluded.
+        let mut exclude: Vec<u32> = top_k_dot(q, items.view(), 200, &[])
+            .iter()
+            .map(|s| s.item)
+            .collect();
+        exclude.sort_unstable();
+        for ef in [1, 10, 64] {
+            let found = index.search_with_ef(q, 10, ef, &exclude);
+            assert_eq!(found.len(), 10, "ef {ef}");
+            assert!(
+                found
+                    .iter()
+                    .all(|s| exclude.binary_search(&s.item).is_err())
+            );
+            assert!(found.windows(2).all(|w| rank_cmp(&w[0], &w[1]).is_lt()));
+            let mut ids: Vec<u32> = found.iter().map(|s| s.item).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), 10);
+        }
+    }
+}
+
+#[test]
+fn one_item_index_and_empty_query_sets() {
+    let one = random_items(1, 8, 28);
+    let index = AnnIndex::build(one.view(), &small_config()).unwrap();
+    assert_eq!(index.flat.top_level(), 0);
+    let q = random_items(1, 8, 29);
+    let found = index.search(q.row(0), 5, &[]);
+    assert_eq!(found, top_k_dot(q.row(0), one.view(), 5, &[]));
+    assert_eq!(found.len(), 1);
+    assert!(index.search(q.row(0), 5, &[0]).is_empty());
+    // Exclusions beyond the index are ignored.
+    assert_eq!(index.search(q.row(0), 5, &[3, 9]).len(), 1);
+
+    let items = random_items(200, 8, 30);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let no_queries = Array2::<f32>::zeros((0, 8));
+    assert_eq!(
+        recall_at_k(&index, items.view(), no_queries.view(), &[], 10),
+        1.0
+    );
+    // The scratch of one thread serves indexes of different sizes in turn.
+    let small = index.search(items.row(0), 3, &[]);
+    let single = AnnIndex::build(one.view(), &small_config()).unwrap();
+    assert_eq!(single.search(items.row(0), 3, &[]).len(), 1);
+    assert_eq!(index.search(items.row(0), 3, &[]), small);
+}
+
+#[test]
+fn serving_layout_is_deterministic_and_survives_dump_and_load() {
+    let items = random_items(2000, 16, 31);
+    let config = small_config();
+    let index = AnnIndex::build(items.view(), &config).unwrap();
+    let again = AnnIndex::build(items.view(), &config).unwrap();
+    assert_eq!(index.flat, again.flat);
+    let (dir, _) = dumped(&index);
+    let loaded = AnnIndex::load(dir.path(), "index", items.view(), &config).unwrap();
+    assert_eq!(index.flat, loaded.flat);
+    let queries = random_items(60, 16, 32);
+    for q in queries.rows() {
+        for ef in [10, 40] {
+            assert_eq!(
+                index.search_with_ef(q, 10, ef, &[5, 17]),
+                loaded.search_with_ef(q, 10, ef, &[5, 17])
+            );
+        }
+    }
+}
+
+#[test]
+fn searches_from_many_threads_agree_with_one() {
+    let items = random_items(2000, 16, 33);
+    let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let queries = random_items(64, 16, 34);
+    let serial: Vec<Vec<Scored>> = queries
+        .rows()
+        .into_iter()
+        .map(|q| index.search(q, 10, &[1, 2, 3]))
+        .collect();
+    let parallel: Vec<Vec<Scored>> = (0..queries.nrows())
+        .into_par_iter()
+        .map(|i| index.search(queries.row(i), 10, &[1, 2, 3]))
+        .collect();
+    assert_eq!(serial, parallel);
+}
