@@ -162,7 +162,18 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        Self::Internal(anyhow::Error::new(err).context("database"))
+        match err {
+            // Every connection stayed busy for the pool's acquire timeout: the service is
+            // overloaded, which is a 503 the client may retry, not a bug.
+            sqlx::Error::PoolTimedOut => {
+                tracing::warn!("database pool exhausted: answering 503");
+                Self::Unavailable {
+                    code: "overloaded",
+                    message: "the service is overloaded; retry shortly".into(),
+                }
+            }
+            err => Self::Internal(anyhow::Error::new(err).context("database")),
+        }
     }
 }
 
@@ -232,5 +243,38 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         Self::bad_request("invalid_id", rejection.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exhausted_pool_is_a_retryable_503() {
+        let err = ApiError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            (err.status(), err.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+        );
+        let err = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(
+            (err.status(), err.code()),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_errors_do_not_leak() {
+        let response = ApiError::Internal(anyhow::anyhow!("secret detail")).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            body.contains("\"internal\"") && !body.contains("secret"),
+            "{body}"
+        );
     }
 }
