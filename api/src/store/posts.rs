@@ -39,11 +39,22 @@ pub struct CommentRow {
     pub created_at: i64,
 }
 
-const POST_SELECT: &str = "SELECT p.id, p.author_id, u.handle AS author_handle, p.text, p.topics, \
-    p.created_at, p.updated_at, p.deleted_at, \
-    (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id) AS like_count, \
-    (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id) AS comment_count \
-    FROM posts p JOIN users u ON u.id = p.author_id";
+/// The columns of a [`PostRow`], over `posts p` joined with its author `users u`.
+macro_rules! post_columns {
+    () => {
+        "p.id, p.author_id, u.handle AS author_handle, p.text, p.topics, \
+         p.created_at, p.updated_at, p.deleted_at, \
+         (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id) AS like_count, \
+         (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id) AS comment_count"
+    };
+}
+pub(crate) use post_columns;
+
+const POST_SELECT: &str = concat!(
+    "SELECT ",
+    post_columns!(),
+    " FROM posts p JOIN users u ON u.id = p.author_id"
+);
 
 /// `$first, $first+1, …` for `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {

@@ -47,10 +47,7 @@ impl Store {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let select = "SELECT p.id, p.author_id, u.handle AS author_handle, p.text, p.topics, \
-            p.created_at, p.updated_at, p.deleted_at, \
-            (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id) AS like_count, \
-            (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id) AS comment_count";
+        let select = concat!("SELECT ", super::posts::post_columns!());
         let (sql, query) = match self.backend {
             Backend::Sqlite => (
                 format!(
@@ -87,7 +84,7 @@ impl Store {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
-        let columns = "u.id, u.handle, u.display_name, u.bio, u.password_hash, u.role, u.created_at, u.updated_at";
+        let columns = super::users::USER_COLUMNS_U;
         let (sql, query) = match self.backend {
             Backend::Sqlite => (
                 format!(

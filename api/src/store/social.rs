@@ -1,6 +1,6 @@
 //! Follows, blocks and mutes.
 
-use super::users::UserRow;
+use super::users::{USER_COLUMNS_U, UserRow};
 use super::{Store, now};
 
 /// How a user hides another's posts from their feed.
@@ -126,11 +126,10 @@ impl Store {
         before: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<UserRow>> {
-        sqlx::query_as::<_, UserRow>(
-            "SELECT u.id, u.handle, u.display_name, u.bio, u.password_hash, u.role, u.created_at, u.updated_at \
-             FROM follows f JOIN users u ON u.id = f.follower_id \
-             WHERE f.followee_id = $1 AND f.follower_id < $2 ORDER BY f.follower_id DESC LIMIT $3",
-        )
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS_U} FROM follows f JOIN users u ON u.id = f.follower_id \
+             WHERE f.followee_id = $1 AND f.follower_id < $2 ORDER BY f.follower_id DESC LIMIT $3"
+        )))
         .bind(user)
         .bind(before)
         .bind(limit)
@@ -145,11 +144,10 @@ impl Store {
         before: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<UserRow>> {
-        sqlx::query_as::<_, UserRow>(
-            "SELECT u.id, u.handle, u.display_name, u.bio, u.password_hash, u.role, u.created_at, u.updated_at \
-             FROM follows f JOIN users u ON u.id = f.followee_id \
-             WHERE f.follower_id = $1 AND f.followee_id < $2 ORDER BY f.followee_id DESC LIMIT $3",
-        )
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS_U} FROM follows f JOIN users u ON u.id = f.followee_id \
+             WHERE f.follower_id = $1 AND f.followee_id < $2 ORDER BY f.followee_id DESC LIMIT $3"
+        )))
         .bind(user)
         .bind(before)
         .bind(limit)

@@ -26,6 +26,9 @@ pub struct UserCounts {
 }
 
 const COLUMNS: &str = "id, handle, display_name, bio, password_hash, role, created_at, updated_at";
+/// The columns of a [`UserRow`] over `users u`, for joins.
+pub(crate) const USER_COLUMNS_U: &str =
+    "u.id, u.handle, u.display_name, u.bio, u.password_hash, u.role, u.created_at, u.updated_at";
 
 impl Store {
     /// Creates an account; `Err` with a unique violation when the handle is taken.
