@@ -1,9 +1,11 @@
 //! The in-process cache of per-user ranked candidate lists (feed sessions), on moka.
 //!
 //! Each user has at most one cached list. A page reuses it when it was ranked by the current
-//! model version, no post was added or deleted since (the pool generation), and, for a
-//! continuation page, it belongs to the cursor's session. Entries expire after [`FeedConfig::cache_ttl`](crate::FeedConfig::cache_ttl)
-//! and are invalidated explicitly by the user's own actions.
+//! model version, no post was edited since (the pool generation), and, for a continuation
+//! page, it belongs to the cursor's session. Posts added since it was ranked are merged into
+//! it (the fresh-buffer mark says which); deleted posts are filtered when a page is cut.
+//! Entries expire after [`FeedConfig::cache_ttl`](crate::FeedConfig::cache_ttl) and are
+//! invalidated explicitly by the user's own actions.
 
 use std::sync::Arc;
 
@@ -18,6 +20,11 @@ pub(crate) struct Snapshot {
     pub session: u64,
     pub version: String,
     pub generation: u64,
+    /// The model state's fresh-buffer length when the list was ranked (or last merged into):
+    /// posts added after it are not in the list yet.
+    pub fresh_mark: usize,
+    /// [`Pool::similar_floor`](crate::candidates::Pool::similar_floor) of the ranking.
+    pub similar_floor: Option<f32>,
     pub items: Vec<FeedItem>,
     pub sources: SourceCounts,
 }
@@ -69,6 +76,8 @@ mod tests {
             session,
             version: "v1".into(),
             generation: 0,
+            fresh_mark: 0,
+            similar_floor: None,
             items: vec![],
             sources: SourceCounts::default(),
         })

@@ -11,18 +11,18 @@ use models::artifact::Artifact;
 use ndarray::Array1;
 
 use crate::cache::{Snapshot, SnapshotCache};
-use crate::candidates::{Context, gather, locate};
+use crate::candidates::{Context, Pool, fresh, gather, locate, read_fresh};
 use crate::config::FeedConfig;
 use crate::cursor::{Cursor, id_hash};
 use crate::diversity::diversify;
 use crate::error::{Error, Result};
-use crate::feed::{FeedItem, FeedPage, FeedRequest, SourceCounts};
+use crate::feed::{FeedItem, FeedPage, FeedRequest, Reason, SourceCounts};
 use crate::filters::Admission;
 use crate::graph::{Interaction, PostId, PostMeta, SocialGraph, UserId};
-use crate::live::Tombstones;
+use crate::live::{FreshPost, Tombstones};
 use crate::scoring::score;
 use crate::state::ModelState;
-use crate::trending::TrendingBoard;
+use crate::trending::{TrendingBoard, TrendingSnapshot};
 
 /// Most ranked lists one page may build when the lists run out before the page is full (a
 /// list holds at least the sources' quotas of candidates, so one is nearly always enough).
@@ -45,8 +45,9 @@ pub struct Engine<G> {
     /// Users who interacted since the engine started: their vectors are folded in from the
     /// graph rather than read from the model, whatever the model version.
     pub(crate) active: RwLock<HashSet<UserId>>,
-    /// Bumped whenever the candidate pool changes for everyone (post added, edited or deleted,
-    /// model swapped): cached lists of older generations are not reused for fresh feeds.
+    /// Bumped when a post in the fresh buffer is edited (its vector changes) and when a model
+    /// is swapped in: cached lists of older generations are not reused. Added posts are merged
+    /// into cached lists and deleted ones filtered when a page is cut, so neither bumps it.
     pub(crate) generation: AtomicU64,
     next_session: AtomicU64,
     stats: Mutex<EngineStats>,
@@ -61,6 +62,9 @@ pub struct EngineStats {
     pub cache_hits: u64,
     /// Ranked lists built.
     pub builds: u64,
+    /// Cached lists into which posts added since their ranking were merged (a cache hit that
+    /// scores only the new posts).
+    pub merges: u64,
     /// Candidates each source supplied, summed over every build.
     pub sources: SourceCounts,
 }
@@ -229,8 +233,9 @@ impl<G: SocialGraph> Engine<G> {
             .as_ref()
             .map(|c| c.served.iter().copied().collect())
             .unwrap_or_default();
-        // A cached list is reused while the model and the pool are unchanged (a post added or
-        // deleted since re-ranks the rest of the session, so new posts show on the next page).
+        // A cached list is reused while the model is the same and no post was edited; posts
+        // added since are merged into it, so they show on the next page, and deleted ones are
+        // filtered as the page is cut.
         let cached = self.cache.get(user).filter(|s| {
             s.version == state.version
                 && s.generation == generation
@@ -255,6 +260,9 @@ impl<G: SocialGraph> Engine<G> {
         let cache_hit = cached.is_some();
         let mut builds = 0;
         let mut snapshot = match cached {
+            Some(s) if s.fresh_mark < read_fresh(&state).len() => {
+                self.merge_added(&req, &served, &s)?
+            }
             Some(s) => s,
             None => {
                 builds += 1;
@@ -326,7 +334,88 @@ impl<G: SocialGraph> Engine<G> {
 
     /// Ranks the candidate pool for the request (without `served`) into a new cached list.
     fn build(&self, req: &RequestContext<'_>, served: &HashSet<u64>) -> Result<Arc<Snapshot>> {
-        let config = &self.config;
+        // Read before the sources run: a post added during the ranking is merged later (or
+        // found already in the list) rather than missed.
+        let fresh_mark = read_fresh(req.state).len();
+        let trending = self.trending.snapshot(req.now, &self.config);
+        let ctx = self.context(req, served, &trending)?;
+        let pool = gather(&ctx);
+        let similar_floor = pool.similar_floor;
+        let sources = pool.counts;
+        let items = self.order(self.scored(&ctx, req.now, pool));
+        {
+            let mut stats = lock(&self.stats);
+            stats.builds += 1;
+            stats.sources = stats.sources.plus(&sources);
+        }
+        let snapshot = Arc::new(Snapshot {
+            session: req.session,
+            version: req.state.version.clone(),
+            generation: req.generation,
+            fresh_mark,
+            similar_floor,
+            items,
+            sources,
+        });
+        self.cache.insert(req.user, Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+
+    /// Merges the posts added since `cached` was ranked into it, with the reasons and scores a
+    /// new ranking would give them (see [`fresh::propose_added`]), instead of ranking the whole
+    /// pool again: a new post costs a few dot products per cached list, not a ranking per
+    /// list.
+    fn merge_added(
+        &self,
+        req: &RequestContext<'_>,
+        served: &HashSet<u64>,
+        cached: &Snapshot,
+    ) -> Result<Arc<Snapshot>> {
+        let (fresh_mark, added): (usize, Vec<FreshPost>) = {
+            let buffer = read_fresh(req.state);
+            (buffer.len(), buffer.since(cached.fresh_mark).to_vec())
+        };
+        let trending = self.trending.snapshot(req.now, &self.config);
+        let ctx = self.context(req, served, &trending)?;
+        let listed: HashSet<&str> = cached.items.iter().map(|it| it.post.as_str()).collect();
+        let added: Vec<FreshPost> = added
+            .into_iter()
+            .filter(|p| !listed.contains(p.id.as_str()))
+            .collect();
+        let mut pool = Pool::default();
+        fresh::propose_added(&ctx, &mut pool, &added, cached.similar_floor);
+        let added_counts = pool.counts;
+        let mut items = cached.items.clone();
+        items.extend(self.scored(&ctx, req.now, pool));
+        let left_slot = self.trim_explore_slot(&ctx, &mut items);
+        let items = self.order(items);
+        let mut sources = cached.sources.plus(&added_counts);
+        sources.fresh = sources.fresh.saturating_sub(left_slot);
+        {
+            let mut stats = lock(&self.stats);
+            stats.merges += 1;
+            stats.sources = stats.sources.plus(&added_counts);
+        }
+        let snapshot = Arc::new(Snapshot {
+            session: cached.session,
+            version: cached.version.clone(),
+            generation: cached.generation,
+            fresh_mark,
+            similar_floor: cached.similar_floor,
+            items,
+            sources,
+        });
+        self.cache.insert(req.user, Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+
+    /// What the sources and the scoring need about the request's user, read once per ranking.
+    fn context<'a>(
+        &'a self,
+        req: &'a RequestContext<'a>,
+        served: &'a HashSet<u64>,
+        trending: &'a TrendingSnapshot,
+    ) -> Result<Context<'a>> {
         let state = req.state;
         let user_vector = self.user_vector_in(state, req.user, &req.facts.interactions)?;
         let mut author_interactions: HashMap<UserId, usize> = HashMap::new();
@@ -337,28 +426,28 @@ impl<G: SocialGraph> Engine<G> {
                     .or_default() += 1;
             }
         }
-        let trending = self.trending.snapshot(req.now, config);
-        let ctx = Context {
+        Ok(Context {
             state,
             graph: &self.graph,
-            config,
+            config: &self.config,
             user_vector,
             followees: self.graph.followees(req.user).into_iter().collect(),
-            trending: &trending,
+            trending,
             trending_decay: trending.decay_to(req.now),
             admission: req.admission(&self.graph, served),
             author_interactions,
-        };
-        let pool = gather(&ctx);
-        let sources = pool.counts;
-        let mut ranked: Vec<FeedItem> = pool
-            .into_candidates()
+        })
+    }
+
+    /// The pool's candidates with their blended scores.
+    fn scored(&self, ctx: &Context<'_>, now: i64, pool: Pool) -> Vec<FeedItem> {
+        pool.into_candidates()
             .into_iter()
             .map(|c| FeedItem {
                 score: score(
                     &c,
-                    req.now,
-                    config,
+                    now,
+                    &self.config,
                     &ctx.followees,
                     &ctx.author_interactions,
                 ),
@@ -366,32 +455,54 @@ impl<G: SocialGraph> Engine<G> {
                 author: c.author,
                 reasons: c.reasons,
             })
-            .collect();
+            .collect()
+    }
+
+    /// Sorts by score (ties by post id) and applies the diversity rule.
+    fn order(&self, mut ranked: Vec<FeedItem>) -> Vec<FeedItem> {
         ranked.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
                 .then_with(|| a.post.cmp(&b.post))
         });
-        let items = diversify(
+        diversify(
             ranked,
             |it| it.author.as_str(),
-            config.max_per_author,
-            config.diversity_window,
-        );
-        {
-            let mut stats = lock(&self.stats);
-            stats.builds += 1;
-            stats.sources = stats.sources.plus(&sources);
+            self.config.max_per_author,
+            self.config.diversity_window,
+        )
+    }
+
+    /// Keeps the "new" reason on the newest [`FeedConfig::fresh_quota`] admissible posts of
+    /// `items` only, as the explore slot of a new ranking would (newest first, ties by id);
+    /// posts left with no reason leave the list. Returns how many lost the reason.
+    fn trim_explore_slot(&self, ctx: &Context<'_>, items: &mut Vec<FeedItem>) -> usize {
+        let quota = self.config.fresh_quota;
+        let mut slot: Vec<(i64, usize)> = {
+            let buffer = read_fresh(ctx.state);
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| {
+                    it.reasons.contains(&Reason::Fresh)
+                        && ctx.admission.admits(&it.post, &it.author)
+                })
+                .map(|(i, it)| (buffer.get(&it.post).map_or(i64::MIN, |p| p.created_at), i))
+                .collect()
+        };
+        if slot.len() <= quota {
+            return 0;
         }
-        let snapshot = Arc::new(Snapshot {
-            session: req.session,
-            version: state.version.clone(),
-            generation: req.generation,
-            items,
-            sources,
+        slot.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| items[a.1].post.cmp(&items[b.1].post))
         });
-        self.cache.insert(req.user, Arc::clone(&snapshot));
-        Ok(snapshot)
+        let out = &slot[quota..];
+        for &(_, i) in out {
+            items[i].reasons.retain(|r| *r != Reason::Fresh);
+        }
+        items.retain(|it| !it.reasons.is_empty());
+        out.len()
     }
 
     /// `user`'s vector under `state`: a vector folded in for this version, else the model's

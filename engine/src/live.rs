@@ -43,6 +43,22 @@ impl FreshBuffer {
         }
     }
 
+    /// How many posts were ever added (a replacement keeps its place): the mark a ranked list
+    /// records, so that [`since`](Self::since) gives what was added after it.
+    pub(crate) fn len(&self) -> usize {
+        self.posts.len()
+    }
+
+    /// The posts added after the first `mark`, in the order they were added.
+    pub(crate) fn since(&self, mark: usize) -> &[FreshPost] {
+        self.posts.get(mark..).unwrap_or_default()
+    }
+
+    /// Whether a post with this id is in the buffer.
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<&FreshPost> {
         self.by_id.get(id).map(|&i| &self.posts[i])
     }

@@ -107,10 +107,13 @@ impl<G: SocialGraph> Engine<G> {
         self.cache.invalidate(user);
     }
 
-    /// Makes a new post a candidate at once. Its vector is the mean of its author's item
+    /// Makes a new post a candidate at once. Its vector comes from the model's content encoder
+    /// (topics and text) when the artifact has one, else it is the mean of its author's item
     /// vectors, else the mean of its topics' item vectors, else it has none (it can still be
-    /// served as fresh, followed or trending). Posts the model already knows, and deleted
-    /// posts, are ignored; adding a post again replaces it (as [`update_post`](Self::update_post)).
+    /// served as fresh, followed or trending). Users' cached ranked lists take it in on their
+    /// next page (merged with the reasons and score a new ranking would give it, not ranked
+    /// again). Posts the model already knows, and deleted posts, are ignored; adding a post
+    /// again replaces it (as [`update_post`](Self::update_post)).
     pub fn add_post(&self, meta: PostMeta) {
         if meta.deleted {
             return;
@@ -123,7 +126,7 @@ impl<G: SocialGraph> Engine<G> {
     ///
     /// A post added since the model was trained gets its entry in the fresh buffer recomputed
     /// from `meta` (vector, author, time) and the candidate pool's generation is bumped, so
-    /// fresh feeds are ranked again; the new version is also the one replayed into the next
+    /// cached lists are ranked again; the new version is also the one replayed into the next
     /// model. A post the model knows keeps the model's vector until the next model, which is
     /// trained on what it became: nothing in the engine changes and no cached list is dropped.
     /// A post the engine does not know is added as by [`add_post`](Self::add_post); `meta`
@@ -137,7 +140,9 @@ impl<G: SocialGraph> Engine<G> {
     }
 
     /// Adds or replaces a post that the model does not know in the fresh buffer and in the
-    /// posts replayed into later models; bumps the generation.
+    /// posts replayed into later models. A new post is merged into cached lists when their
+    /// next page is cut; a replacement (an edit: its vector may change) bumps the generation,
+    /// so cached lists are ranked again.
     fn upsert_fresh(&self, meta: PostMeta) {
         let mut added = lock(&self.added);
         let state = self.state.load();
@@ -145,17 +150,20 @@ impl<G: SocialGraph> Engine<G> {
             return;
         }
         let post = fresh_post(&state, &meta);
-        state
-            .fresh
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(post);
+        let replaced = {
+            let mut fresh = state.fresh.write().unwrap_or_else(|e| e.into_inner());
+            let replaced = fresh.contains(&post.id);
+            fresh.push(post);
+            replaced
+        };
         added.insert(meta.id.clone(), meta);
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        if replaced {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
-    /// Tombstones a post: it leaves every feed at once, including pages of running sessions,
-    /// and trending.
+    /// Tombstones a post: it leaves every feed at once, including pages of running sessions
+    /// (every page is cut through the tombstones, so cached lists stay valid), and trending.
     pub fn delete_post(&self, post: &str) {
         self.tombstones
             .write()
@@ -164,6 +172,5 @@ impl<G: SocialGraph> Engine<G> {
         // No need to replay it into later models (their fresh buffers would only hold it for
         // the tombstone to filter out).
         lock(&self.added).remove(post);
-        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 }

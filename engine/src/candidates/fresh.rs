@@ -3,6 +3,7 @@
 
 use super::{Context, Pool, read_fresh};
 use crate::feed::Reason;
+use crate::live::{FreshPost, dot};
 
 pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     let quota = ctx.config.fresh_quota;
@@ -16,5 +17,50 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
         .collect();
     for post in newest {
         pool.propose(ctx, &post, Reason::Fresh);
+    }
+}
+
+/// The candidates among posts added after a ranked list was built, with the reasons a rebuild
+/// would give them: "new" for the newest [`fresh_quota`](crate::FeedConfig::fresh_quota)
+/// admissible ones (they are newer than anything the list's explore slot holds), "from
+/// someone you follow" for posts of followed authors, "similar" for posts whose model score
+/// reaches `similar_floor` (the lowest the list's nearest-neighbour source took, see
+/// [`Pool::similar_floor`]). Posts with none of these are left out, as a rebuild would. The
+/// caller then re-cuts the explore slot over the whole list; the similar source's quota is not
+/// re-cut, so a merged list may keep a few more similar posts than a new ranking (those the new
+/// ones outscored), which only lengthens the list.
+pub(crate) fn propose_added(
+    ctx: &Context<'_>,
+    pool: &mut Pool,
+    added: &[FreshPost],
+    similar_floor: Option<f32>,
+) {
+    let mut newest: Vec<&FreshPost> = added
+        .iter()
+        .filter(|p| ctx.admission.admits(&p.id, &p.author))
+        .collect();
+    newest.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let query = ctx
+        .user_vector
+        .as_ref()
+        .map(|q| q.as_slice().expect("owned vectors are contiguous"));
+    for (rank, p) in newest.into_iter().enumerate() {
+        if rank < ctx.config.fresh_quota {
+            pool.propose(ctx, &p.id, Reason::Fresh);
+        }
+        if ctx.followees.contains(&p.author) {
+            pool.propose(ctx, &p.id, Reason::Followed);
+        }
+        let similar = match (query, p.vector.as_deref()) {
+            (Some(q), Some(v)) => similar_floor.is_none_or(|floor| dot(q, v) >= floor),
+            _ => false,
+        };
+        if similar {
+            pool.propose(ctx, &p.id, Reason::Similar);
+        }
     }
 }

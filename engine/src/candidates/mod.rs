@@ -65,6 +65,10 @@ pub(crate) struct Pool {
     candidates: Vec<Candidate>,
     by_post: HashMap<PostId, usize>,
     pub counts: SourceCounts,
+    /// The lowest model score the nearest-neighbour source proposed when it filled its quota
+    /// (`None` when it did not, so any post with a vector would have been proposed; infinite
+    /// when its quota is 0): what a post added later must reach to count as similar.
+    pub similar_floor: Option<f32>,
 }
 
 impl Pool {

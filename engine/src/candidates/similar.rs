@@ -62,6 +62,7 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     let quota = ctx.config.similar_quota;
     let Some(q) = &ctx.user_vector else { return };
     if quota == 0 {
+        pool.similar_floor = Some(f32::INFINITY);
         return;
     }
     let state = ctx.state;
@@ -97,6 +98,7 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     drop(buffer);
     if fresh.is_empty() {
         // The index's results are already ranked.
+        pool.similar_floor = found.get(quota - 1).map(|f| f.0);
         for (_, post, found) in found.into_iter().take(quota) {
             pool.propose_located(ctx, post, found, Reason::Similar, true);
         }
@@ -109,6 +111,7 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
         .collect();
     merged.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     merged.truncate(quota);
+    pool.similar_floor = (merged.len() == quota).then(|| merged[quota - 1].0);
     for (_, post, found) in merged {
         match found {
             Some(found) => pool.propose_located(ctx, post, found, Reason::Similar, true),

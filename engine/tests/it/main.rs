@@ -5,6 +5,7 @@ mod cold_start;
 mod content;
 mod feed;
 mod live;
+mod merge;
 mod no_model;
 mod swap;
 mod updates;
