@@ -54,7 +54,8 @@ async fn prepare_demo(
         );
         let net = tokio::task::spawn_blocking(move || datasets::synthetic::generate(&net_config))
             .await??;
-        let hash = api::auth::password::hash(DEMO_PASSWORD.to_owned()).await?;
+        let cpu = api::cpu::CpuPool::new(1, std::time::Duration::from_secs(60));
+        let hash = api::auth::password::hash(&cpu, DEMO_PASSWORD.to_owned()).await?;
         let counts = store
             .seed(&net, DEMO_HANDLE, &hash)
             .await

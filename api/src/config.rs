@@ -59,6 +59,14 @@ pub struct ServeConfig {
     /// Time allowed for one request, in seconds.
     #[arg(long, env = "SOCIAL_LIVE_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
+    /// Most CPU-heavy tasks (password hashing, feed ranking) run at once [default 0: one per
+    /// available core].
+    #[arg(long, env = "SOCIAL_LIVE_CPU_WORKERS", default_value_t = 0)]
+    pub cpu_workers: usize,
+    /// Longest a request waits for a CPU worker, in milliseconds, before it is answered
+    /// `503 overloaded` (load is shed rather than queued without bound).
+    #[arg(long, env = "SOCIAL_LIVE_CPU_QUEUE_MS", default_value_t = 1000)]
+    pub cpu_queue_ms: u64,
     /// Directory of published models [default: `<data-dir>/models`].
     #[arg(long, env = "SOCIAL_LIVE_MODELS_DIR")]
     pub models_dir: Option<PathBuf>,
@@ -88,6 +96,8 @@ impl ServeConfig {
             cors_origins: Vec::new(),
             body_limit: 64 * 1024,
             request_timeout_secs: 10,
+            cpu_workers: 0,
+            cpu_queue_ms: 1000,
             models_dir: None,
             model_poll_secs: 30,
             trust_forwarded_for: false,

@@ -52,8 +52,9 @@ pub enum ApiError {
     /// 503: a dependency is not ready (database down, no feed source yet).
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
-    /// 408: the request took longer than the configured timeout.
-    #[error("request timed out")]
+    /// 503 `timeout`: the request took longer than the configured timeout (the service is
+    /// slow, not the client: retryable, with `Retry-After`).
+    #[error("the request took too long; retry shortly")]
     Timeout,
     /// 500: anything else. The cause is logged, never returned.
     #[error(transparent)]
@@ -109,6 +110,27 @@ impl ApiError {
         }
     }
 
+    /// 503 `overloaded`: the service cannot take this request in time (no CPU slot, no
+    /// database connection); the client may retry after the `Retry-After` seconds.
+    pub fn overloaded() -> Self {
+        Self::Unavailable {
+            code: "overloaded",
+            message: "the service is overloaded; retry shortly".into(),
+        }
+    }
+
+    /// Whether the client should retry after a short pause (sent with `Retry-After: 1`).
+    fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout
+                | Self::Unavailable {
+                    code: "overloaded",
+                    ..
+                }
+        )
+    }
+
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::NotFound {
             code,
@@ -136,7 +158,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -167,10 +189,7 @@ impl From<sqlx::Error> for ApiError {
             // overloaded, which is a 503 the client may retry, not a bug.
             sqlx::Error::PoolTimedOut => {
                 tracing::warn!("database pool exhausted: answering 503");
-                Self::Unavailable {
-                    code: "overloaded",
-                    message: "the service is overloaded; retry shortly".into(),
-                }
+                Self::overloaded()
             }
             err => Self::Internal(anyhow::Error::new(err).context("database")),
         }
@@ -215,6 +234,10 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        } else if self.is_retryable() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -257,6 +280,11 @@ mod tests {
             (err.status(), err.code()),
             (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
         );
+        let response = err.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let response = ApiError::Timeout.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
         let err = ApiError::from(sqlx::Error::RowNotFound);
         assert_eq!(
             (err.status(), err.code()),

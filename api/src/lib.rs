@@ -6,12 +6,14 @@
 //! - `store`: every SQL statement, over SQLite or PostgreSQL through one `sqlx` Any pool.
 //! - `auth`: argon2id passwords, HS256 access tokens, rotating refresh tokens, role extractors,
 //!   login rate limits (in process or in Redis).
+//! - `cpu`: password hashing and feed ranking run bounded, shedding load past a short wait.
 //! - `live`: keeps the engine's in-memory view of the social graph in step with every write.
 //!
 //! **API boundary:** the API does no vector math and no training; ranking is the engine's.
 
 pub mod auth;
 pub mod config;
+pub mod cpu;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -112,12 +114,17 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> anyhow::Result
         None => None,
     };
     http::health::prometheus();
+    let cpu = cpu::CpuPool::new(
+        config.cpu_workers,
+        Duration::from_millis(config.cpu_queue_ms),
+    );
     let state = AppState {
         store,
         engine: Arc::new(engine),
         graph,
         keys: Arc::new(keys),
         limiter,
+        cpu,
         config: Arc::new(config),
         models_dir,
         events,

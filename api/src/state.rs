@@ -8,6 +8,7 @@ use engine::{Engine, InMemoryGraph};
 use crate::auth::jwt::Keys;
 use crate::auth::ratelimit::Limiter;
 use crate::config::ServeConfig;
+use crate::cpu::CpuPool;
 use crate::store::Store;
 
 /// The engine as the API runs it: over the in-memory mirror of the social graph.
@@ -22,6 +23,8 @@ pub struct AppState {
     pub graph: Arc<InMemoryGraph>,
     pub keys: Arc<Keys>,
     pub limiter: Limiter,
+    /// Where CPU-heavy work runs, bounded (see [`crate::cpu`]).
+    pub cpu: CpuPool,
     pub config: Arc<ServeConfig>,
     /// Where published models are looked for.
     pub models_dir: PathBuf,

@@ -1,9 +1,13 @@
 //! Password hashing with argon2id (the crate's defaults: m = 19 MiB, t = 2, p = 1, the OWASP
-//! recommendation), run on the blocking pool so that a login never stalls the async workers.
+//! recommendation), run on the bounded [`CpuPool`] so that a login never stalls the async
+//! workers and a burst of logins is shed instead of exhausting memory.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+
+use crate::cpu::CpuPool;
+use crate::error::ApiError;
 
 /// Shortest and longest password accepted, in characters.
 pub const MIN_LEN: usize = 8;
@@ -13,14 +17,15 @@ pub const MAX_LEN: usize = 128;
 ///
 /// # Errors
 ///
-/// Hashing failed (never with valid parameters) or the blocking task panicked.
-pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
+/// [`ApiError::overloaded`] when no CPU worker is free in time; internal when hashing failed
+/// (never with valid parameters) or panicked.
+pub async fn hash(cpu: &CpuPool, password: String) -> Result<String, ApiError> {
+    cpu.run(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
     })
     .await?
 }
@@ -30,9 +35,9 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 ///
 /// # Errors
 ///
-/// The blocking task panicked.
-pub async fn verify(password: String, phc: String) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
+/// [`ApiError::overloaded`] when no CPU worker is free in time; internal when it panicked.
+pub async fn verify(cpu: &CpuPool, password: String, phc: String) -> Result<bool, ApiError> {
+    cpu.run(move || {
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return false;
         };
@@ -41,7 +46,6 @@ pub async fn verify(password: String, phc: String) -> anyhow::Result<bool> {
             .is_ok()
     })
     .await
-    .map_err(Into::into)
 }
 
 /// A hash of a random password: verified against when the account does not exist, so that a
@@ -63,13 +67,22 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_differ() {
-        let a = hash("correct horse".into()).await.unwrap();
-        let b = hash("correct horse".into()).await.unwrap();
+        let cpu = &CpuPool::new(2, std::time::Duration::from_secs(5));
+        let a = hash(cpu, "correct horse".into()).await.unwrap();
+        let b = hash(cpu, "correct horse".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b, "salted");
-        assert!(verify("correct horse".into(), a.clone()).await.unwrap());
-        assert!(!verify("battery staple".into(), a).await.unwrap());
-        assert!(!verify("x".into(), String::new()).await.unwrap());
-        assert!(!verify("x".into(), dummy_hash().to_owned()).await.unwrap());
+        assert!(
+            verify(cpu, "correct horse".into(), a.clone())
+                .await
+                .unwrap()
+        );
+        assert!(!verify(cpu, "battery staple".into(), a).await.unwrap());
+        assert!(!verify(cpu, "x".into(), String::new()).await.unwrap());
+        assert!(
+            !verify(cpu, "x".into(), dummy_hash().to_owned())
+                .await
+                .unwrap()
+        );
     }
 }

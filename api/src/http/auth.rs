@@ -109,7 +109,7 @@ async fn register(
     validate::password("password", &req.password)?;
     let display_name = req.display_name.unwrap_or_else(|| handle.clone());
     validate::text("display_name", &display_name, 50, false)?;
-    let hash = password::hash(req.password).await?;
+    let hash = password::hash(&state.cpu, req.password).await?;
     let user = match state
         .store
         .create_user(&handle, &display_name, &hash, Role::User.as_str())
@@ -171,7 +171,7 @@ async fn login(
         || password::dummy_hash().to_owned(),
         |u| u.password_hash.clone(),
     );
-    let ok = password::verify(req.password, stored).await? && user.is_some();
+    let ok = password::verify(&state.cpu, req.password, stored).await? && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
         state.limiter.hit(&account_key).await?;
         return Err(ApiError::unauthorized(
@@ -257,13 +257,13 @@ async fn change_password(
         state.store.user_by_id(user.id).await?.ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "the account no longer exists")
         })?;
-    if !password::verify(req.current_password, row.password_hash).await? {
+    if !password::verify(&state.cpu, req.current_password, row.password_hash).await? {
         return Err(ApiError::unauthorized(
             "invalid_credentials",
             "the current password is wrong",
         ));
     }
-    let hash = password::hash(req.new_password).await?;
+    let hash = password::hash(&state.cpu, req.new_password).await?;
     state.store.set_password_hash(user.id, &hash).await?;
     state.store.revoke_user_tokens(user.id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -77,10 +77,11 @@ async fn feed(
         now: crate::store::now(),
     };
     let engine = state.engine.clone();
-    // Ranking is CPU work (milliseconds on a cache miss): keep it off the async workers.
-    let page = tokio::task::spawn_blocking(move || engine.feed(&user.id.to_string(), &request))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
+    // Ranking is CPU work (milliseconds on a cache miss): keep it off the async workers, bounded.
+    let page = state
+        .cpu
+        .run(move || engine.feed(&user.id.to_string(), &request))
+        .await??;
     let ids: Vec<i64> = page
         .items
         .iter()

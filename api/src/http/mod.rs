@@ -25,7 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -112,7 +112,9 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
-                    TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                    // 5xx are logged where they arise (internal errors at ERROR, shed load at
+                    // WARN or in metrics), not once more per response.
+                    TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)).make_span_with(|req: &Request<Body>| {
                         let route = req
                             .extensions()
                             .get::<MatchedPath>()
@@ -129,7 +131,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::from_fn(security_headers))
                 .layer(middleware::from_fn(track))
                 .layer(cors)
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout()))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout()))
                 .layer(DefaultBodyLimit::max(config.body_limit)),
         )
 }
@@ -150,7 +152,8 @@ async fn json_errors(req: Request, next: Next) -> Response {
         StatusCode::NOT_FOUND => ApiError::not_found("route_not_found", "no such route"),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
+        // Only the timeout layer answers 503 without a JSON body.
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => ApiError::Timeout,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::bad_request(
             "unsupported_media_type",
             "expected `Content-Type: application/json`",

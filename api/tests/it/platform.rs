@@ -197,6 +197,49 @@ async fn login_limit_per_ip(app: TestApp) {
     }
 }
 
+/// CPU-heavy work (password hashing, ranking) waits for a free worker at most
+/// `cpu_queue_ms`, then is shed with a retryable 503; a request past the timeout is a
+/// retryable 503 too. Backend-independent: SQLite only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_and_timeouts_are_retryable_503s() {
+    let mut config = TestApp::config();
+    config.cpu_workers = 1;
+    config.cpu_queue_ms = 50;
+    let app = TestApp::sqlite_with(config).await;
+    let me = app.register("busy").await;
+    let login = json!({"handle": "busy", "password": "password123"});
+    // Hold the only CPU worker.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let cpu = app.state.cpu.clone();
+    let held = tokio::spawn(async move { cpu.run(move || wait.recv().unwrap()).await });
+    while app.state.cpu.idle() > 0 {
+        tokio::task::yield_now().await;
+    }
+    let r = app.post("/v1/auth/login", None, login.clone()).await;
+    r.assert_error(StatusCode::SERVICE_UNAVAILABLE, "overloaded");
+    assert_eq!(r.headers["retry-after"], "1");
+    app.get("/v1/feed", Some(&me.token))
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "overloaded");
+    release.send(()).unwrap();
+    held.await.unwrap().unwrap();
+    assert_eq!(
+        app.post("/v1/auth/login", None, login).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/v1/feed", Some(&me.token)).await.status,
+        StatusCode::OK
+    );
+
+    let mut config = TestApp::config();
+    config.request_timeout_secs = 0;
+    let app = TestApp::sqlite_with(config).await;
+    let r = app.get("/v1/users/1", None).await;
+    r.assert_error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
+    assert_eq!(r.headers["retry-after"], "1");
+}
+
 /// Two replicas over one database and one Redis: a write handled by one reaches the other's
 /// live state (graph mirror and engine) through the event bus.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
