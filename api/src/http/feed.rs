@@ -2,16 +2,16 @@
 
 use axum::extract::State;
 use engine::{FeedRequest, Reason};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Json, Query};
-use super::pagination::{DEFAULT_LIMIT, MAX_LIMIT, PageParams};
+use super::pagination::{self, PageParams};
 use super::posts::PostDto;
 use crate::auth::extract::AuthUser;
-use crate::error::{ApiError, ErrorBody, Result};
+use crate::error::{ErrorBody, Result};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -107,11 +107,8 @@ async fn feed(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct TrendingParams {
-    /// Posts to return, 1 to 100 (default 20).
-    pub limit: Option<usize>,
-}
+/// How deep `GET /v1/trending` pages go: the top posts of the trending window.
+pub const TRENDING_DEPTH: usize = 1_000;
 
 /// One trending post.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -121,26 +118,41 @@ pub struct TrendingItemDto {
     pub score: f32,
 }
 
-/// What is trending now, for everyone.
-#[utoipa::path(get, path = "/v1/trending", tag = "feed", params(TrendingParams),
-    responses((status = 200, body = Vec<TrendingItemDto>), (status = 422, body = ErrorBody)))]
+/// A page of trending posts, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrendingPage {
+    pub items: Vec<TrendingItemDto>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// What is trending now, for everyone: the top posts by time-decayed engagement, in pages
+/// (at most 1,000 posts deep). The ranking is live, so a post can move between pages while a
+/// client pages through it; no page repeats a post of the same response.
+#[utoipa::path(get, path = "/v1/trending", tag = "feed", params(PageParams),
+    responses((status = 200, body = TrendingPage), (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn trending(
     State(state): State<AppState>,
-    Query(params): Query<TrendingParams>,
-) -> Result<Json<Vec<TrendingItemDto>>> {
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            "out_of_range",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    let top = state.engine.trending(limit);
+    Query(params): Query<PageParams>,
+) -> Result<Json<TrendingPage>> {
+    let limit = params.limit()?;
+    let offset = match params.position("trending")? {
+        Some(at) if at > 0 && (at as usize) < TRENDING_DEPTH => at as usize,
+        Some(_) => return Err(pagination::invalid_cursor()),
+        None => 0,
+    };
+    let end = (offset + limit).min(TRENDING_DEPTH);
+    // One more than the page, to know whether there is a next one.
+    let mut top = state.engine.trending(end + 1);
+    let more = top.len() > end && end < TRENDING_DEPTH;
+    top.truncate(end);
+    let top: Vec<(String, f32)> = top.into_iter().skip(offset).collect();
     let ids: Vec<i64> = top.iter().filter_map(|(id, _)| id.parse().ok()).collect();
     let mut rows = state.store.posts_by_ids(&ids).await?;
-    Ok(Json(
-        top.into_iter()
+    Ok(Json(TrendingPage {
+        items: top
+            .into_iter()
             .filter_map(|(id, score)| {
                 let row = rows.remove(&id.parse().ok()?)?;
                 Some(TrendingItemDto {
@@ -149,5 +161,6 @@ async fn trending(
                 })
             })
             .collect(),
-    ))
+        next_cursor: more.then(|| pagination::encode("trending", end as i64)),
+    }))
 }

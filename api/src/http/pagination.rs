@@ -63,13 +63,16 @@ pub fn encode(kind: &str, at: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{at}"))
 }
 
+/// 400 `invalid_cursor`.
+pub fn invalid_cursor() -> ApiError {
+    ApiError::bad_request(
+        "invalid_cursor",
+        "the cursor is malformed or belongs to another list",
+    )
+}
+
 fn decode(kind: &str, cursor: &str) -> Result<i64, ApiError> {
-    let bad = || {
-        ApiError::bad_request(
-            "invalid_cursor",
-            "the cursor is malformed or belongs to another list",
-        )
-    };
+    let bad = invalid_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (k, at) = text.split_once(':').ok_or_else(bad)?;

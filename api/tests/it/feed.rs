@@ -157,24 +157,37 @@ async fn trending_counts_engagement(app: TestApp) {
         .await;
     let r = app.get("/v1/trending?limit=5", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let items = r.body.as_array().unwrap();
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
     assert_eq!(items[0]["post"]["id"], hot);
     assert_eq!(items[1]["post"]["id"], cold);
     assert!(items[0]["score"].as_f64().unwrap() > items[1]["score"].as_f64().unwrap());
+    assert!(r.body["next_cursor"].is_null());
+    // One per page: the cursor walks the ranking.
+    let r = app.get("/v1/trending?limit=1", None).await;
+    assert_eq!(r.body["items"][0]["post"]["id"], hot);
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_owned();
+    let r = app
+        .get(&format!("/v1/trending?limit=1&cursor={cursor}"), None)
+        .await;
+    assert_eq!(r.body["items"][0]["post"]["id"], cold, "{}", r.body);
+    assert!(r.body["next_cursor"].is_null());
     app.delete(&format!("/v1/posts/{hot}"), &author.token).await;
     let r = app.get("/v1/trending", None).await;
-    assert!(
-        r.body
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["post"]["id"] != hot),
-        "{}",
-        r.body
-    );
+    let items = r.body["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["post"]["id"] != hot), "{}", r.body);
     app.get("/v1/trending?limit=0", None)
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range");
+    app.get("/v1/trending?limit=101", None)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range");
+    for bad in ["nope", "dHJlbmRpbmc6LTE", "cG9zdHM6MQ"] {
+        // garbage, "trending:-1", "posts:1"
+        app.get(&format!("/v1/trending?cursor={bad}"), None)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_cursor");
+    }
 }
 
 async fn futures_join(app: &TestApp, n: usize) -> Vec<Session> {
