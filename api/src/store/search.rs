@@ -57,11 +57,16 @@ impl Store {
                 ),
                 fts5_query(tokens),
             ),
+            // Rank and cut the page first, then join authors and count likes and comments
+            // for the page's rows only (a frequent word matches thousands of posts).
             Backend::Postgres => (
                 format!(
-                    "{select} FROM posts p JOIN users u ON u.id = p.author_id \
-                     WHERE p.search @@ to_tsquery('simple', $1) AND p.deleted_at IS NULL \
-                     ORDER BY ts_rank(p.search, to_tsquery('simple', $1)) DESC, p.id DESC LIMIT $2 OFFSET $3"
+                    "{select} FROM (SELECT p.id, ts_rank(p.search, q) AS rank \
+                     FROM posts p, to_tsquery('simple', $1) q \
+                     WHERE p.search @@ q AND p.deleted_at IS NULL \
+                     ORDER BY rank DESC, p.id DESC LIMIT $2 OFFSET $3) m \
+                     JOIN posts p ON p.id = m.id JOIN users u ON u.id = p.author_id \
+                     ORDER BY m.rank DESC, p.id DESC"
                 ),
                 tsquery(tokens),
             ),

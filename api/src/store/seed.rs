@@ -159,6 +159,12 @@ impl Store {
             counts.comments += chunk.len();
         }
         tx.commit().await.context("cannot commit the seed")?;
+        // Planner statistics for the bulk load: without them PostgreSQL estimates every
+        // full-text match at a couple of rows and plans search scans accordingly.
+        sqlx::query("ANALYZE")
+            .execute(&self.pool)
+            .await
+            .context("cannot analyze the seeded tables")?;
         Ok(counts)
     }
 }
