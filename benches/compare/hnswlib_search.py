@@ -2,7 +2,7 @@
 """Measure hnswlib on the vectors of the `ann` benchmark, for the side-by-side table in BENCHMARKS.md.
 
 Usage: hnswlib_search.py ITEMS_NPY QUERIES_NPY [--ef 10 16 32 64 128] [--m 16] [--ef-construction 200]
-                         [--k 10] [--passes 3] [--out summary.json]
+                         [--k 10] [--passes 3] [--out summary.json] [--index PATH]
 
 ITEMS_NPY and QUERIES_NPY are written by the Rust benchmark:
     SOCIAL_LIVE_BENCH_DUMP=/tmp/vec cargo bench -p benches --bench ann
@@ -13,6 +13,8 @@ maximum-inner-product search Social Live's index answers. Everything runs on one
 inserts serially (num_threads=1, as Social Live's serial hnsw_rs build), and queries go through one
 batched knn_query call with num_threads=1 (no per-query Python overhead), best of --passes.
 Recall@k is measured against exact top-k by dot product (NumPy), as `models::topk::top_k_dot`.
+--index PATH keeps the built index: the first run builds and saves it there, later runs load it and
+only search (so the timed search passes can be repeated on a quiet machine without the build).
 Install: pip install hnswlib==0.8.0 numpy
 """
 
@@ -44,6 +46,7 @@ def main():
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", help="also write the results as JSON here")
+    parser.add_argument("--index", help="save the built index here, or load it if it exists")
     args = parser.parse_args()
 
     import importlib.metadata
@@ -60,13 +63,22 @@ def main():
 
     truth = exact_top_k(items, queries, args.k)
 
+    import os
+
     index = hnswlib.Index(space="ip", dim=dim)
-    start = time.perf_counter()
-    index.init_index(max_elements=n, M=args.m, ef_construction=args.ef_construction,
-                     random_seed=args.seed)
-    index.add_items(items, np.arange(n), num_threads=1)
-    build = time.perf_counter() - start
-    print(f"build: {build:.1f} s")
+    build = None
+    if args.index and os.path.exists(args.index):
+        index.load_index(args.index, max_elements=n)
+        print(f"loaded the index from {args.index} (build not timed)")
+    else:
+        start = time.perf_counter()
+        index.init_index(max_elements=n, M=args.m, ef_construction=args.ef_construction,
+                         random_seed=args.seed)
+        index.add_items(items, np.arange(n), num_threads=1)
+        build = time.perf_counter() - start
+        print(f"build: {build:.1f} s")
+        if args.index:
+            index.save_index(args.index)
 
     rows = []
     print(f"| ef | recall@{args.k} | queries/s (1 thread) |")
