@@ -18,6 +18,24 @@ pub struct MirrorCounts {
     pub interactions: usize,
 }
 
+/// `id, author_id, topics, text, created_at` of a live post: what the engine knows of it.
+type MetaRow = (i64, i64, String, String, i64);
+
+/// The columns of [`MetaRow`], from `posts`.
+const META_SELECT: &str =
+    "SELECT id, author_id, topics, text, created_at FROM posts WHERE deleted_at IS NULL";
+
+fn live_meta((id, author, topics, text, created_at): MetaRow) -> PostMeta {
+    PostMeta {
+        id: id.to_string(),
+        author: author.to_string(),
+        created_at,
+        deleted: false,
+        topics: topics.split_whitespace().map(str::to_owned).collect(),
+        text,
+    }
+}
+
 impl Store {
     /// Reads follows, blocks and mutes, live posts, likes, comments and views into `graph`.
     ///
@@ -26,19 +44,9 @@ impl Store {
     /// The database error.
     pub async fn load_graph(&self, graph: &InMemoryGraph) -> sqlx::Result<MirrorCounts> {
         let mut counts = MirrorCounts::default();
-        let mut rows = sqlx::query_as::<_, (i64, i64, String, String, i64)>(
-            "SELECT id, author_id, topics, text, created_at FROM posts WHERE deleted_at IS NULL",
-        )
-        .fetch(&self.pool);
-        while let Some((id, author, topics, text, created_at)) = rows.try_next().await? {
-            graph.add_post(PostMeta {
-                id: id.to_string(),
-                author: author.to_string(),
-                created_at,
-                deleted: false,
-                topics: topics.split_whitespace().map(str::to_owned).collect(),
-                text,
-            });
+        let mut rows = sqlx::query_as::<_, MetaRow>(META_SELECT).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            graph.add_post(live_meta(row));
             counts.posts += 1;
         }
         drop(rows);
@@ -82,24 +90,12 @@ impl Store {
     ///
     /// The database error.
     pub async fn newest_posts(&self, limit: i64) -> sqlx::Result<Vec<PostMeta>> {
-        let rows = sqlx::query_as::<_, (i64, i64, String, String, i64)>(
-            "SELECT id, author_id, topics, text, created_at FROM posts WHERE deleted_at IS NULL \
-             ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, author, topics, text, created_at)| PostMeta {
-                id: id.to_string(),
-                author: author.to_string(),
-                created_at,
-                deleted: false,
-                topics: topics.split_whitespace().map(str::to_owned).collect(),
-                text,
-            })
-            .collect())
+        let sql = format!("{META_SELECT} ORDER BY id DESC LIMIT $1");
+        let rows = sqlx::query_as::<_, MetaRow>(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(live_meta).collect())
     }
 
     /// Engagement of the last `window_secs` (likes, comments, views with their times), oldest
