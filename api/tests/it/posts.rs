@@ -10,7 +10,8 @@ crate::both!(
     post_rejections,
     ownership,
     likes_comments_and_views,
-    interaction_rejections
+    interaction_rejections,
+    creator_stats_count_the_audience
 );
 
 async fn post_lifecycle(app: TestApp) {
@@ -275,13 +276,62 @@ async fn likes_comments_and_views(app: TestApp) {
             .graph
             .has_seen(&reader.id.to_string(), &other.to_string())
     );
-    let stats = app
-        .get(
-            "/v1/creator/stats",
-            Some(&app.register_as("author2", "creator").await.token),
+}
+
+/// A creator's audience counts what their live posts received, from everyone.
+async fn creator_stats_count_the_audience(app: TestApp) {
+    let maker = app.register_as("maker", "creator").await;
+    let fans = [app.register("fan_a").await, app.register("fan_b").await];
+    let kept = [
+        app.create_post(&maker, "one").await,
+        app.create_post(&maker, "two").await,
+    ];
+    let gone = app.create_post(&maker, "three").await;
+    for fan in &fans {
+        app.put(&format!("/v1/users/{}/follow", maker.id), &fan.token)
+            .await;
+        for post in [kept[0], gone] {
+            app.put(&format!("/v1/posts/{post}/like"), &fan.token).await;
+        }
+    }
+    app.put(&format!("/v1/posts/{}/like", kept[1]), &fans[0].token)
+        .await;
+    for post in [kept[0], kept[0], gone] {
+        let r = app
+            .post(
+                &format!("/v1/posts/{post}/comments"),
+                Some(&fans[1].token),
+                json!({"text": "nice"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = app
+        .post(
+            "/v1/views",
+            Some(&fans[0].token),
+            json!({"post_ids": [kept[0], kept[1], gone]}),
         )
         .await;
-    assert_eq!(stats.status, StatusCode::OK);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Someone else's post and its likes do not count.
+    let stranger = app.register("stranger").await;
+    let theirs = app.create_post(&stranger, "not yours").await;
+    app.put(&format!("/v1/posts/{theirs}/like"), &fans[0].token)
+        .await;
+    app.delete(&format!("/v1/posts/{gone}"), &maker.token).await;
+    let r = app.get("/v1/creator/stats", Some(&maker.token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({
+            "followers": 2,
+            "posts": 2,
+            "likes_received": 3,
+            "comments_received": 2,
+            "views_received": 2,
+        })
+    );
 }
 
 async fn interaction_rejections(app: TestApp) {
