@@ -184,6 +184,15 @@ impl<G: SocialGraph> Engine<G> {
         self.state.load().has_model()
     }
 
+    /// How many deleted posts the engine filters out (tombstones are dropped once no served
+    /// model knows the post; see [`swap`](Self::swap)).
+    pub fn tombstones(&self) -> usize {
+        self.tombstones
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
     /// Running totals since the engine started.
     pub fn stats(&self) -> EngineStats {
         *lock(&self.stats)

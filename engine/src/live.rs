@@ -126,6 +126,15 @@ impl Tombstones {
     pub(crate) fn iter(&self) -> impl Iterator<Item = &PostId> {
         self.posts.iter()
     }
+
+    pub(crate) fn len(&self) -> usize {
+        self.posts.len()
+    }
+
+    /// Keeps the tombstones of the posts `keep` accepts.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.posts.retain(|p| keep(p));
+    }
 }
 
 #[cfg(test)]

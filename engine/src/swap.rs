@@ -26,9 +26,11 @@ impl<G: SocialGraph> Engine<G> {
     /// The new state is derived before the swap (requests keep being served by the old one);
     /// requests in flight finish on the model they started with. Posts added since the engine
     /// started that the new model does not know stay candidates, with vectors recomputed in
-    /// the new model's space; tombstones and trending engagement carry over.
+    /// the new model's space; trending engagement carries over, and so do tombstones, except
+    /// those of posts that neither the new model nor the one it replaces knows (nothing can
+    /// serve those any more: the graph has them deleted), so tombstones do not pile up.
     pub fn swap(&self, artifact: Artifact) -> String {
-        let new = ModelState::new(artifact, &self.graph, &self.config);
+        let new = Arc::new(ModelState::new(artifact, &self.graph, &self.config));
         let mut added = lock(&self.added);
         added.retain(|id, _| !new.item_index.contains_key(id));
         {
@@ -38,8 +40,21 @@ impl<G: SocialGraph> Engine<G> {
             }
         }
         let version = new.version.clone();
-        let old = self.state.swap(Arc::new(new));
+        let old = self.state.swap(Arc::clone(&new));
         self.generation.fetch_add(1, Ordering::SeqCst);
+        {
+            // A request still ranking on the old model keeps its tombstones (it loaded the old
+            // state first); one on a model older than that finished long ago.
+            let fresh = new.fresh.read().unwrap_or_else(|e| e.into_inner());
+            self.tombstones
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|post| {
+                    new.item_index.contains_key(post)
+                        || old.item_index.contains_key(post)
+                        || fresh.contains(post)
+                });
+        }
         drop(added);
         tracing::info!(from = old.version, to = version, "swapped model");
         old.version.clone()

@@ -35,6 +35,10 @@ pub struct ModelStatus {
     pub pages_served: u64,
     pub cache_hits: u64,
     pub rankings_built: u64,
+    /// Cached rankings into which new posts were merged instead of ranking again.
+    pub new_post_merges: u64,
+    /// Deleted posts the engine filters out.
+    pub tombstones: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,6 +86,8 @@ fn status(state: &AppState) -> ModelStatus {
         pages_served: stats.pages,
         cache_hits: stats.cache_hits,
         rankings_built: stats.builds,
+        new_post_merges: stats.merges,
+        tombstones: state.engine.tombstones(),
     }
 }
 

@@ -79,6 +79,9 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("social_live_feed_pages_total").set(stats.pages as f64);
     metrics::gauge!("social_live_feed_cache_hits_total").set(stats.cache_hits as f64);
     metrics::gauge!("social_live_feed_rankings_built_total").set(stats.builds as f64);
+    metrics::gauge!("social_live_feed_new_post_merges_total").set(stats.merges as f64);
+    metrics::gauge!("social_live_engine_tombstones").set(state.engine.tombstones() as f64);
+    metrics::gauge!("social_live_cpu_workers_idle").set(state.cpu.idle() as f64);
     metrics::gauge!("social_live_model_loaded").set(if state.engine.has_model() {
         1.0
     } else {

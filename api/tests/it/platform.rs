@@ -141,7 +141,14 @@ async fn docs_health_and_metrics(app: TestApp) {
         .unwrap()
         .to_bytes();
     let text = String::from_utf8_lossy(&text);
-    assert!(text.contains("social_live_model_loaded"), "{text}");
+    for metric in [
+        "social_live_model_loaded",
+        "social_live_feed_new_post_merges_total",
+        "social_live_engine_tombstones",
+        "social_live_cpu_workers_idle",
+    ] {
+        assert!(text.contains(metric), "{metric} missing: {text}");
+    }
     // The database going away makes the service unready, with a JSON error.
     app.state.store.pool.close().await;
     app.get("/readyz", None)

@@ -137,3 +137,42 @@ fn the_background_reloader_swaps_in_a_newly_published_version() {
     drop(reloader);
     assert_eq!(engine.feed("u1", &first(5)).unwrap().model_version, "v2");
 }
+
+#[test]
+fn a_swap_drops_the_tombstones_no_served_model_needs() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    let late = PostMeta {
+        id: "late".into(),
+        author: "u1".into(),
+        created_at: NOW - 20,
+        deleted: false,
+        topics: vec!["g1".into()],
+        text: String::new(),
+    };
+    world.graph.add_post(late.clone());
+    engine.add_post(late);
+    // A model post and a post added since the model: both tombstoned.
+    for post in ["p3", "late"] {
+        world.graph.delete_post(post);
+        engine.delete_post(post);
+    }
+    assert_eq!(engine.tombstones(), 2);
+    world.graph.follow("u9", "u1");
+    world.graph.follow("u9", "u3");
+    let swap_to = |version: &str, seed: u64| {
+        publish_version(world.dir.path(), version, seed);
+        engine.reload_if_changed(world.dir.path()).unwrap().unwrap();
+        let page = engine.feed("u9", &first(100)).unwrap();
+        assert_eq!(page.model_version, version);
+        for gone in ["p3", "late"] {
+            assert!(!posts(&page).contains(&gone.to_owned()), "{gone} served");
+        }
+    };
+    // The new models still know p3 (the planted world keeps its items): its tombstone stays;
+    // "late" is known to no model and no longer in the fresh buffer: its tombstone goes.
+    swap_to("v2", 7);
+    assert_eq!(engine.tombstones(), 1);
+    swap_to("v3", 8);
+    assert_eq!(engine.tombstones(), 1);
+}
