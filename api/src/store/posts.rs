@@ -39,10 +39,15 @@ pub struct CommentRow {
     pub created_at: i64,
 }
 
-/// The columns of a [`PostRow`], over `posts p` joined with its author `users u`.
+/// The columns of a [`PostRow`] over `posts p`. The author's handle and the counts are
+/// correlated subqueries, so every statement reads them for its result rows only, whatever
+/// plan the database picks for the rest (PostgreSQL, with statistics, hash-joined all of
+/// `users` to fetch 20 handles: 2.9 ms instead of well under one).
 macro_rules! post_columns {
     () => {
-        "p.id, p.author_id, u.handle AS author_handle, p.text, p.topics, \
+        "p.id, p.author_id, \
+         (SELECT u.handle FROM users u WHERE u.id = p.author_id) AS author_handle, \
+         p.text, p.topics, \
          p.created_at, p.updated_at, p.deleted_at, \
          (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id) AS like_count, \
          (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id) AS comment_count"
@@ -50,11 +55,7 @@ macro_rules! post_columns {
 }
 pub(crate) use post_columns;
 
-const POST_SELECT: &str = concat!(
-    "SELECT ",
-    post_columns!(),
-    " FROM posts p JOIN users u ON u.id = p.author_id"
-);
+const POST_SELECT: &str = concat!("SELECT ", post_columns!(), " FROM posts p");
 
 /// `$first, $first+1, …` for `n` values.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {

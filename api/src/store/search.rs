@@ -51,7 +51,7 @@ impl Store {
         let (sql, query) = match self.backend {
             Backend::Sqlite => (
                 format!(
-                    "{select} FROM posts_fts f JOIN posts p ON p.id = f.rowid JOIN users u ON u.id = p.author_id \
+                    "{select} FROM posts_fts f JOIN posts p ON p.id = f.rowid \
                      WHERE posts_fts MATCH $1 AND p.deleted_at IS NULL \
                      ORDER BY bm25(posts_fts), p.id DESC LIMIT $2 OFFSET $3"
                 ),
@@ -65,7 +65,7 @@ impl Store {
                      FROM posts p, to_tsquery('simple', $1) q \
                      WHERE p.search @@ q AND p.deleted_at IS NULL \
                      ORDER BY rank DESC, p.id DESC LIMIT $2 OFFSET $3) m \
-                     JOIN posts p ON p.id = m.id JOIN users u ON u.id = p.author_id \
+                     JOIN posts p ON p.id = m.id \
                      ORDER BY m.rank DESC, p.id DESC"
                 ),
                 tsquery(tokens),

@@ -239,12 +239,24 @@ async fn overload_and_timeouts_are_retryable_503s() {
         StatusCode::OK
     );
 
+    // A feed request waiting for the held worker longer than the request timeout.
     let mut config = TestApp::config();
-    config.request_timeout_secs = 0;
+    config.request_timeout_secs = 1;
+    config.cpu_workers = 1;
+    config.cpu_queue_ms = 60_000;
     let app = TestApp::sqlite_with(config).await;
-    let r = app.get("/v1/users/1", None).await;
+    let me = app.register("slow").await;
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let cpu = app.state.cpu.clone();
+    let held = tokio::spawn(async move { cpu.run(move || wait.recv().unwrap()).await });
+    while app.state.cpu.idle() > 0 {
+        tokio::task::yield_now().await;
+    }
+    let r = app.get("/v1/feed", Some(&me.token)).await;
     r.assert_error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
     assert_eq!(r.headers["retry-after"], "1");
+    release.send(()).unwrap();
+    held.await.unwrap().unwrap();
 }
 
 /// Two replicas over one database and one Redis: a write handled by one reaches the other's
