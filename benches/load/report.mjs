@@ -16,7 +16,7 @@ const LABELS = {
   feed_seeded: 'feed, first page, 2,000 seeded users, ranking cached',
   feed_registered: 'feed, first page, 200 registered users, ranking cached',
   feed_pages: 'feed, pages 1-5 (next_cursor), seeded users',
-  feed_while_posting: 'feed, first page, while 10 posts/s are created (cache misses)',
+  feed_while_posting: 'feed, first page, while 10 posts/s are created (merged into cached rankings)',
   login: 'login (highest rate meeting p99)',
   create_post: 'create post',
   search: 'search posts (one word)',

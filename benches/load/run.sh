@@ -15,7 +15,8 @@
 # rates, each a warm-up then a measured run:
 #
 #   (priming)           every user's first feed once, 2 at a time, so that the cached rows
-#                       measure the steady state (each first visit ranks: a cache miss)
+#                       measure the steady state (each first visit ranks: a cache miss); again
+#                       before feed_while_posting, by when the 5-minute sessions have expired
 #   feed_seeded         GET /v1/feed?limit=20 at 1,000 req/s, first pages, over the 2,000 seeded
 #                       users (their access tokens are signed with the server's
 #                       SOCIAL_LIVE_JWT_SECRET, set here: seeded users have no password)
