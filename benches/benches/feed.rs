@@ -54,6 +54,11 @@ const REQUESTS: usize = 2_000;
 const HOT_USERS: usize = 100;
 /// Items per page.
 const PAGE: usize = 20;
+/// Posts added after every measured user's list was ranked, merged into the lists by the
+/// next page ([`MERGED_ROW`]).
+const NEW_POSTS: usize = 20;
+/// The summary row of the next page after [`NEW_POSTS`] new posts.
+const MERGED_ROW: &str = "next page after 20 new posts (merged into the cached list)";
 /// Posts are spread over this many days before [`NOW`].
 const HISTORY_DAYS: i64 = 30;
 /// Median number of authors a user follows (log-normal, capped at [`MAX_FOLLOWS`]).
@@ -440,13 +445,41 @@ fn run<G: SocialGraph>(
         next_hits += engine.stats().cache_hits - between;
         cursors.push(cursor);
     }
+    // Posts written since every list was ranked: each user's next request merges them into
+    // the cached list (scoring only the new posts) instead of ranking again.
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x6e65_77);
+    for i in 0..NEW_POSTS {
+        engine.add_post(PostMeta {
+            id: format!("new{i}"),
+            author: user_id(rng.random_range(0..sizes.users)),
+            created_at: NOW - 60 + i as i64,
+            deleted: false,
+            topics: Vec::new(),
+            text: String::new(),
+        });
+    }
+    let (merges_before, builds_before) = (engine.stats().merges, engine.stats().builds);
+    let mut merged_pages = Vec::with_capacity(users.len());
+    for (user, cursor) in users.iter().zip(&cursors) {
+        let start = Instant::now();
+        let page = engine.feed(user, &next(PAGE, cursor)).expect("feed");
+        merged_pages.push(start.elapsed());
+        assert_eq!(page.items.len(), PAGE, "a full merged page for {user}");
+    }
+    let merges = engine.stats().merges - merges_before;
+    assert_eq!(
+        engine.stats().builds,
+        builds_before,
+        "merged, not ranked again"
+    );
     summarise(
         sizes,
         set_up,
-        &first_pages,
-        &next_pages,
-        first_hits,
-        next_hits,
+        &[
+            ("first page (cache miss)", &first_pages, first_hits),
+            ("next page (cache hit)", &next_pages, next_hits),
+            (MERGED_ROW, &merged_pages, merges),
+        ],
         &sources,
     );
 
@@ -482,15 +515,12 @@ fn run<G: SocialGraph>(
     group.finish();
 }
 
-fn summarise(
-    sizes: &Sizes,
-    set_up: Duration,
-    first_pages: &[Duration],
-    next_pages: &[Duration],
-    first_hits: u64,
-    next_hits: u64,
-    sources: &engine::SourceCounts,
-) {
+/// One row of the summary: what was requested, the latencies, and how many requests hit the
+/// cache (for the merged row: how many merged new posts into a cached list).
+type Row<'a> = (&'a str, &'a [Duration], u64);
+
+fn summarise(sizes: &Sizes, set_up: Duration, rows: &[Row<'_>], sources: &engine::SourceCounts) {
+    let (first_pages, first_hits) = (rows[0].1, rows[0].2);
     use benches::summary::{latency_json, percentile};
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut md = format!(
@@ -502,10 +532,7 @@ fn summarise(
         sizes.graph,
         first_pages.len()
     );
-    for (name, samples, hits) in [
-        ("first page (cache miss)", first_pages, first_hits),
-        ("next page (cache hit)", next_pages, next_hits),
-    ] {
+    for &(name, samples, hits) in rows {
         let line = format!(
             "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {hits}/{} |\n",
             ms(percentile(samples, 50.0)),
@@ -528,8 +555,11 @@ fn summarise(
         "set_up_secs": set_up.as_secs_f64(),
         "first_page": latency_json(first_pages),
         "first_page_cache_hits": first_hits,
-        "next_page": latency_json(next_pages),
-        "next_page_cache_hits": next_hits,
+        "next_page": latency_json(rows[1].1),
+        "next_page_cache_hits": rows[1].2,
+        "new_posts": NEW_POSTS,
+        "next_page_after_new_posts": latency_json(rows[2].1),
+        "next_page_after_new_posts_merges": rows[2].2,
         "mean_first_page_sources": {
             "similar": sources.similar as f64 / n as f64,
             "followed": sources.followed as f64 / n as f64,
