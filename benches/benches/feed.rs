@@ -447,7 +447,7 @@ fn run<G: SocialGraph>(
     }
     // Posts written since every list was ranked: each user's next request merges them into
     // the cached list (scoring only the new posts) instead of ranking again.
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x6e65_77);
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x006e_6577);
     for i in 0..NEW_POSTS {
         engine.add_post(PostMeta {
             id: format!("new{i}"),
