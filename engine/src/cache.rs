@@ -57,12 +57,22 @@ impl SnapshotCache {
         self.inner.get(user)
     }
 
+    /// Caches `snapshot` for `user`, replacing their previous list.
+    ///
+    /// moka defers the bookkeeping of writes and runs it in batches on whichever thread makes
+    /// the write that fills its log, dropping every replaced list of the batch there (hundreds
+    /// of items each): in the feed bench about 2% of requests paid 2.5–5 ms for it. Running the
+    /// pending tasks after each write keeps that work to the request's own one entry (merged
+    /// next page p99 2.6–2.9 ms -> 0.25 ms, medians unchanged).
     pub(crate) fn insert(&self, user: &str, snapshot: Arc<Snapshot>) {
         self.inner.insert(user.to_owned(), snapshot);
+        self.inner.run_pending_tasks();
     }
 
+    /// Drops `user`'s list (its memory is freed here too, see [`insert`](Self::insert)).
     pub(crate) fn invalidate(&self, user: &str) {
         self.inner.invalidate(user);
+        self.inner.run_pending_tasks();
     }
 }
 
