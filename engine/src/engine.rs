@@ -393,13 +393,17 @@ impl<G: SocialGraph> Engine<G> {
             .collect();
         let mut pool = Pool::default();
         fresh::propose_added(&ctx, &mut pool, &added, cached.similar_floor);
-        let added_counts = pool.counts;
+        let mut added_counts = pool.counts;
         let mut items = cached.items.clone();
         items.extend(self.scored(&ctx, req.now, pool));
         let left_slot = self.trim_explore_slot(&ctx, &mut items);
         let items = self.order(items);
-        let mut sources = cached.sources.plus(&added_counts);
-        sources.fresh = sources.fresh.saturating_sub(left_slot);
+        let sources = cached.sources.plus(&added_counts);
+        let sources = SourceCounts {
+            fresh: sources.fresh.saturating_sub(left_slot),
+            ..sources
+        };
+        added_counts.fresh = added_counts.fresh.saturating_sub(left_slot);
         {
             let mut stats = lock(&self.stats);
             stats.merges += 1;

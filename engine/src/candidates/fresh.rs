@@ -21,36 +21,28 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
 }
 
 /// The candidates among posts added after a ranked list was built, with the reasons a rebuild
-/// would give them: "new" for the newest [`fresh_quota`](crate::FeedConfig::fresh_quota)
-/// admissible ones (they are newer than anything the list's explore slot holds), "from
-/// someone you follow" for posts of followed authors, "similar" for posts whose model score
-/// reaches `similar_floor` (the lowest the list's nearest-neighbour source took, see
-/// [`Pool::similar_floor`]). Posts with none of these are left out, as a rebuild would. The
-/// caller then re-cuts the explore slot over the whole list; the similar source's quota is not
-/// re-cut, so a merged list may keep a few more similar posts than a new ranking (those the new
-/// ones outscored), which only lengthens the list.
+/// would give them: "new" for every admissible one (the caller then re-cuts the explore slot
+/// over the whole list to the newest [`fresh_quota`](crate::FeedConfig::fresh_quota), which
+/// the added posts lead, being newer than anything the list holds), "from someone you follow"
+/// for posts of followed authors, "similar" for posts whose model score reaches
+/// `similar_floor` (the lowest the list's nearest-neighbour source took, see
+/// [`Pool::similar_floor`]). The similar source's quota is not re-cut, so a merged list may keep
+/// a few more similar posts than a new ranking (those the new ones outscored), which only
+/// lengthens the list.
 pub(crate) fn propose_added(
     ctx: &Context<'_>,
     pool: &mut Pool,
     added: &[FreshPost],
     similar_floor: Option<f32>,
 ) {
-    let mut newest: Vec<&FreshPost> = added
-        .iter()
-        .filter(|p| ctx.admission.admits(&p.id, &p.author))
-        .collect();
-    newest.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
     let query = ctx
         .user_vector
         .as_ref()
         .map(|q| q.as_slice().expect("owned vectors are contiguous"));
-    for (rank, p) in newest.into_iter().enumerate() {
-        if rank < ctx.config.fresh_quota {
-            pool.propose(ctx, &p.id, Reason::Fresh);
+    for p in added {
+        // Admission runs once, here: a rejected post is not in the pool.
+        if !pool.propose(ctx, &p.id, Reason::Fresh) {
+            continue;
         }
         if ctx.followees.contains(&p.author) {
             pool.propose(ctx, &p.id, Reason::Followed);

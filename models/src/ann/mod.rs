@@ -18,6 +18,7 @@ mod flat;
 mod mips;
 mod validate;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -208,17 +209,11 @@ impl AnnIndex {
         ef: usize,
         exclude: &[u32],
     ) -> Vec<Scored> {
-        assert_eq!(
-            query.len(),
-            self.dim(),
-            "AnnIndex::search: query dimension does not match the index"
-        );
-        let exclude = sorted_exclusions(exclude);
-        let n = self.len();
-        let wanted = k.min(n - count_distinct_below(&exclude, n));
+        let (exclude, wanted) = self.prepare(query, k, exclude);
         if wanted == 0 {
             return Vec::new();
         }
+        let n = self.len();
         let query = query.as_standard_layout();
         let q = query.as_slice().expect("standard layout is contiguous");
         if !mips::has_direction(q) {
@@ -233,6 +228,25 @@ impl AnnIndex {
         scored.sort_unstable_by(rank_cmp);
         scored.truncate(k);
         scored
+    }
+
+    /// What both searches do first: check the query's dimension, sort the exclusions, and
+    /// count how many of the `k` results can exist (0: the answer is empty).
+    fn prepare<'e>(
+        &self,
+        query: ArrayView1<'_, f32>,
+        k: usize,
+        exclude: &'e [u32],
+    ) -> (Cow<'e, [u32]>, usize) {
+        assert_eq!(
+            query.len(),
+            self.dim(),
+            "AnnIndex search: query dimension does not match the index"
+        );
+        let exclude = sorted_exclusions(exclude);
+        let n = self.len();
+        let wanted = k.min(n - count_distinct_below(&exclude, n));
+        (exclude, wanted)
     }
 
     /// [`search_with_ef`](Self::search_with_ef) through hnsw_rs's own search on the same graph,
@@ -256,18 +270,11 @@ impl AnnIndex {
         ef: usize,
         exclude: &[u32],
     ) -> Vec<Scored> {
-        assert_eq!(
-            query.len(),
-            self.dim(),
-            "AnnIndex::reference_search: query dimension does not match the index"
-        );
-        let exclude = sorted_exclusions(exclude);
-        let n = self.len();
-        let excluded_here = count_distinct_below(&exclude, n);
-        let wanted = k.min(n - excluded_here);
+        let (exclude, wanted) = self.prepare(query, k, exclude);
         if wanted == 0 {
             return Vec::new();
         }
+        let n = self.len();
         let query = query.as_standard_layout();
         let q = query.as_slice().expect("standard layout is contiguous");
         let Some(target) = mips::query_vector(q.iter().copied()) else {
