@@ -91,6 +91,21 @@ pub enum DatasetsCommand {
     },
     /// Generate a seeded synthetic social network (users, follows, posts, interactions).
     Generate(GenerateArgs),
+    /// Fill an empty database with a generated social network and the demo account, without
+    /// training a model (for benchmarks and staging; `serve --demo` also trains).
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub size: SyntheticArgs,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Database URL [default: the SQLite file `social-live.db` in the data directory].
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,6 +22,9 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Datasets(DatasetsCommand::Fetch { name }) => fetch(&data_dir, name),
         Command::Datasets(DatasetsCommand::Generate(args)) => generate(&data_dir, &args),
+        Command::Datasets(DatasetsCommand::Seed(args)) => {
+            crate::serve::seed_command(&data_dir, &args)
+        }
         Command::Pipeline(PipelineCommand::Run(args)) => pipeline_run(data_dir, &args),
         Command::Scheduler(args) => crate::scheduler::run(data_dir, *args),
         Command::Serve(args) => crate::serve::run(data_dir, *args),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::{RunArgs, ServeArgs};
 
@@ -46,21 +46,7 @@ async fn prepare_demo(
     let url = database_url(data_dir, config.database_url.clone())?;
     let store = api::Store::connect(&url, 4).await?;
     if store.is_empty().await? {
-        let net_config = crate::commands::synthetic_config(size, 42)?;
-        tracing::info!(
-            users = net_config.users,
-            posts = net_config.posts,
-            "generating the demo social network"
-        );
-        let net = tokio::task::spawn_blocking(move || datasets::synthetic::generate(&net_config))
-            .await??;
-        let cpu = api::cpu::CpuPool::new(1, std::time::Duration::from_secs(60));
-        let hash = api::auth::password::hash(&cpu, DEMO_PASSWORD.to_owned()).await?;
-        let counts = store
-            .seed(&net, DEMO_HANDLE, &hash)
-            .await
-            .context("cannot seed the demo database")?;
-        tracing::info!(?counts, "demo database seeded");
+        seed(&store, size, 42).await?;
     }
     let models = config
         .models_dir
@@ -86,6 +72,46 @@ async fn prepare_demo(
     }
     store.pool.close().await;
     Ok(())
+}
+
+/// Fills `store` (empty) with a generated network of `size` and the demo account.
+async fn seed(store: &api::Store, size: &crate::cli::SyntheticArgs, seed: u64) -> Result<()> {
+    let net_config = crate::commands::synthetic_config(size, seed)?;
+    tracing::info!(
+        users = net_config.users,
+        posts = net_config.posts,
+        interactions = net_config.interactions,
+        "generating the demo social network"
+    );
+    let net =
+        tokio::task::spawn_blocking(move || datasets::synthetic::generate(&net_config)).await??;
+    let cpu = api::cpu::CpuPool::new(1, std::time::Duration::from_secs(60));
+    let hash = api::auth::password::hash(&cpu, DEMO_PASSWORD.to_owned()).await?;
+    let counts = store
+        .seed(&net, DEMO_HANDLE, &hash)
+        .await
+        .context("cannot seed the database")?;
+    tracing::info!(?counts, "database seeded");
+    Ok(())
+}
+
+/// `datasets seed`: fills an empty database with a generated network and the demo account,
+/// without training a model (for benchmarks and staging).
+pub fn seed_command(data_dir: &Path, args: &crate::cli::SeedArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let url = database_url(data_dir, args.database_url.clone())?;
+        let store = api::Store::connect(&url, 4).await?;
+        if !store.is_empty().await? {
+            bail!("the database at {} is not empty", api::store::redact(&url));
+        }
+        seed(&store, &args.size, args.seed).await?;
+        store.pool.close().await;
+        Ok(())
+    })
 }
 
 fn print_demo(listen: &str) -> Result<()> {

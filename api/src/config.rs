@@ -76,6 +76,32 @@ pub struct ServeConfig {
     /// Trust the first address of `X-Forwarded-For` as the client IP (behind a proxy only).
     #[arg(long, env = "SOCIAL_LIVE_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// How long change-log records are kept, in seconds (7 days). A replica away for longer
+    /// reloads its state from the database when it comes back.
+    #[arg(long, env = "SOCIAL_LIVE_CHANGE_RETENTION_SECS", default_value_t = 7 * 24 * 3600)]
+    pub change_retention_secs: u64,
+    /// How often the change log is read when no wake-up arrives, in milliseconds: the lag bound
+    /// of a replica whose PostgreSQL `LISTEN` connection is down.
+    #[arg(long, env = "SOCIAL_LIVE_CHANGE_POLL_MS", default_value_t = 500)]
+    pub change_poll_ms: u64,
+    /// Longest a write waits for this replica to apply it before answering (read your writes),
+    /// in milliseconds. Past it the write is still answered (it is committed).
+    #[arg(long, env = "SOCIAL_LIVE_READ_YOUR_WRITES_MS", default_value_t = 2000)]
+    pub read_your_writes_ms: u64,
+    /// Memory for cached user contexts (followees, hidden authors, newest interactions, seen
+    /// window), in MiB.
+    #[arg(long, env = "SOCIAL_LIVE_CONTEXT_CACHE_MB", default_value_t = 256)]
+    pub context_cache_mb: u64,
+    /// Longest a cached user context lives, in seconds (the change log drops it sooner when the
+    /// user's facts change; this bounds what a replica cut off from the log serves).
+    #[arg(long, env = "SOCIAL_LIVE_CONTEXT_TTL_SECS", default_value_t = 300)]
+    pub context_ttl_secs: u64,
+    /// Keep the position of every change applied, in memory (for tests; grows without bound).
+    #[arg(skip)]
+    pub record_applied_changes: bool,
+    /// The engine's configuration [default: `FeedConfig::default()`] (for tests and embedders).
+    #[arg(skip)]
+    pub feed: Option<engine::FeedConfig>,
 }
 
 impl ServeConfig {
@@ -101,10 +127,22 @@ impl ServeConfig {
             models_dir: None,
             model_poll_secs: 30,
             trust_forwarded_for: false,
+            change_retention_secs: 7 * 24 * 3600,
+            change_poll_ms: 500,
+            read_your_writes_ms: 2000,
+            context_cache_mb: 256,
+            context_ttl_secs: 300,
+            record_applied_changes: false,
+            feed: None,
         }
     }
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// How long a write waits for this replica to apply it.
+    pub fn read_your_writes(&self) -> Duration {
+        Duration::from_millis(self.read_your_writes_ms)
     }
 }

@@ -3,21 +3,25 @@
 //! - `http`: one `router()` per resource (`auth`, `users`, `posts`, `feed`, `search`, `admin`,
 //!   `health`), merged with their OpenAPI document in [`http::app`]; the middleware (request
 //!   ids, tracing, JSON errors, security headers, CORS, body limit, timeout, metrics).
-//! - `store`: every SQL statement, over SQLite or PostgreSQL through one `sqlx` Any pool.
+//! - `store`: every SQL statement, over SQLite or PostgreSQL through one `sqlx` Any pool; every
+//!   write appends its change record in its own transaction (`store/changes.rs`).
+//! - `changes`: the change log's wire format and each replica's tailer, which applies every
+//!   change to the engine's catalog and the context cache, in order, exactly once.
+//! - `context`: the per-request user contexts (followees, hidden authors, newest interactions,
+//!   seen window), read per user and cached, invalidated by the change log.
 //! - `auth`: argon2id passwords, HS256 access tokens, rotating refresh tokens, role extractors,
 //!   login rate limits (in process or in Redis).
-//! - `cpu`: password hashing and feed ranking run bounded, shedding load past a short wait.
-//! - `live`: keeps the engine's in-memory view of the social graph in step with every write.
+//! - `cpu`: password hashing, feed ranking and change application run bounded.
 //!
 //! **API boundary:** the API does no vector math and no training; ranking is the engine's.
 
 pub mod auth;
+pub mod changes;
 pub mod config;
+pub mod context;
 pub mod cpu;
 pub mod error;
-pub mod events;
 pub mod http;
-pub mod live;
 pub mod state;
 pub mod store;
 
@@ -26,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use engine::{Engine, FeedConfig, InMemoryGraph};
+use engine::Engine;
 use models::artifact::Artifact;
 
 pub use config::ServeConfig;
@@ -37,14 +41,15 @@ pub use store::Store;
 
 use auth::jwt::Keys;
 use auth::ratelimit::Limiter;
+use changes::tailer::{self, Consumer};
+use changes::{ChangeFeed, TailConfig};
+use context::UserContexts;
+use store::context::ContextLimits;
 
-/// How many of the newest posts are offered to the engine at start (those its model already
-/// knows are ignored by it).
-const STARTUP_POSTS: i64 = 50_000;
-
-/// Builds the shared state: connects the database (running migrations), loads the social graph
-/// into memory, loads the current model (or serves the fallback feed without one), warms the
-/// trending window, and sets up tokens and rate limits.
+/// Builds the shared state: connects the database (running migrations), loads the engine's
+/// catalog (live posts, the trending window) from one consistent snapshot, loads the current
+/// model (or serves the fallback feed without one), starts tailing the change log from the
+/// snapshot's position, and sets up tokens and rate limits. Nothing per user is loaded.
 ///
 /// # Errors
 ///
@@ -60,44 +65,45 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> anyhow::Result
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     }
     let store = Store::connect(&url, config.db_max_connections).await?;
-    let graph = Arc::new(InMemoryGraph::new());
-    let counts = store
-        .load_graph(&graph)
-        .await
-        .context("cannot load the social graph")?;
-    tracing::info!(?counts, "social graph loaded");
-
     let models_dir = config
         .models_dir
         .clone()
         .unwrap_or_else(|| data_dir.join("models"));
-    let feed_config = FeedConfig::default();
-    let window = feed_config.trending_window;
-    let engine = match load_model(&models_dir)? {
-        Some(artifact) => {
-            let version = artifact.manifest.version.clone();
-            let graph = Arc::clone(&graph);
-            let engine =
-                tokio::task::spawn_blocking(move || Engine::new(artifact, graph, feed_config))
-                    .await??;
-            tracing::info!(version, "model loaded");
-            engine
-        }
-        None => {
-            tracing::warn!(dir = %models_dir.display(), "no published model: feeds come from follows, trending and new posts until one is published");
-            Engine::without_model(Arc::clone(&graph), feed_config)?
-        }
-    };
-    // Posts the model does not know (newer than its data, or all without a model) join the
-    // candidate pool, oldest first so the engine's fresh buffer ends newest-first.
-    let mut unknown = store.newest_posts(STARTUP_POSTS).await?;
-    unknown.reverse();
-    for post in unknown {
-        engine.add_post(post);
-    }
-    let since = store::now() - window.as_secs() as i64;
-    for (post, kind, at) in store.recent_engagement(since).await? {
-        engine.record_engagement(&post, kind, at);
+    let feed_config = config.feed.clone().unwrap_or_default();
+    let window = feed_config.trending_window.as_secs() as i64;
+    let limits = ContextLimits::from_feed(&feed_config);
+    let engine = Arc::new(Engine::without_model(feed_config)?);
+    let snapshot = store
+        .catalog_snapshot(store::now() - window)
+        .await
+        .context("cannot load the catalog")?;
+    let position = snapshot.position;
+    tracing::info!(posts = snapshot.posts.len(), position, "catalog loaded");
+    let model = load_model(&models_dir)?;
+    {
+        let engine = Arc::clone(&engine);
+        let store::catalog::CatalogSnapshot {
+            posts,
+            newest,
+            engagement,
+            ..
+        } = snapshot;
+        tokio::task::spawn_blocking(move || {
+            engine.load_posts(posts);
+            match model {
+                Some(artifact) => {
+                    let version = engine.swap(artifact);
+                    tracing::info!(version, "model loaded");
+                }
+                None => tracing::warn!(
+                    "no published model: feeds come from follows, trending and new posts until one is published"
+                ),
+            }
+            // Posts the model does not know (newer than its data, or all without a model) join
+            // the candidate pool.
+            tailer::offer_newest(&engine, newest, engagement);
+        })
+        .await?;
     }
 
     let keys = match &config.jwt_secret {
@@ -106,35 +112,47 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> anyhow::Result
     };
     let limit_window = Duration::from_secs(config.login_window_secs);
     let limiter = match &config.redis_url {
-        Some(url) => Limiter::redis(url, &config.redis_prefix, limit_window).await?,
+        Some(url) => Limiter::redis(url, &config.redis_prefix, limit_window)?,
         None => Limiter::memory(limit_window),
-    };
-    let events = match &config.redis_url {
-        Some(url) => Some(events::EventBus::connect(url, &config.redis_prefix).await?),
-        None => None,
     };
     http::health::prometheus();
     let cpu = cpu::CpuPool::new(
         config.cpu_workers,
         Duration::from_millis(config.cpu_queue_ms),
     );
-    let state = AppState {
+    let contexts = UserContexts::new(
+        limits,
+        config.context_cache_mb.max(1) * 1024 * 1024,
+        Duration::from_secs(config.context_ttl_secs.max(1)),
+    );
+    let tail = TailConfig {
+        poll: Duration::from_millis(config.change_poll_ms.max(10)),
+        retention: Duration::from_secs(config.change_retention_secs),
+        prune_every: Duration::from_secs(60),
+        listen_url: (store.backend == store::Backend::Postgres).then(|| url.clone()),
+        record_applied: config.record_applied_changes,
+    };
+    let changes = ChangeFeed::spawn(
+        Consumer {
+            store: store.clone(),
+            engine: Arc::clone(&engine),
+            contexts: contexts.clone(),
+            cpu: cpu.clone(),
+        },
+        position,
+        tail,
+    );
+    Ok(AppState {
         store,
-        engine: Arc::new(engine),
-        graph,
+        engine,
+        contexts,
+        changes,
         keys: Arc::new(keys),
         limiter,
         cpu,
         config: Arc::new(config),
         models_dir,
-        events,
-    };
-    if let Some(bus) = &state.events {
-        let replica = state.clone();
-        // The listener lives as long as the runtime; it holds the state, not the other way round.
-        drop(bus.spawn_listener(move |event| live::apply(&replica, &event)));
-    }
-    Ok(state)
+    })
 }
 
 /// The current model of `dir`, `None` when none is published.

@@ -3,24 +3,30 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use engine::{Engine, InMemoryGraph};
+use engine::{Engine, UserContext, UserId};
 
 use crate::auth::jwt::Keys;
 use crate::auth::ratelimit::Limiter;
+use crate::changes::ChangeFeed;
 use crate::config::ServeConfig;
+use crate::context::UserContexts;
 use crate::cpu::CpuPool;
+use crate::error::ApiError;
 use crate::store::Store;
+use crate::store::changes::Position;
 
-/// The engine as the API runs it: over the in-memory mirror of the social graph.
-pub type FeedEngine = Engine<Arc<InMemoryGraph>>;
+/// The engine as the API runs it.
+pub type FeedEngine = Engine;
 
 /// Shared state: cheap to clone (everything is behind an `Arc` or is a pool handle).
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
     pub engine: Arc<FeedEngine>,
-    /// The engine's view of the social graph, kept in step with the store by every write.
-    pub graph: Arc<InMemoryGraph>,
+    /// Per-request user facts, cached and invalidated by the change log.
+    pub contexts: UserContexts,
+    /// This replica's consumer of the change log.
+    pub changes: ChangeFeed,
     pub keys: Arc<Keys>,
     pub limiter: Limiter,
     /// Where CPU-heavy work runs, bounded (see [`crate::cpu`]).
@@ -28,18 +34,40 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Where published models are looked for.
     pub models_dir: PathBuf,
-    /// The bus that carries live events to the other replicas (with Redis only).
-    pub events: Option<crate::events::EventBus>,
 }
 
 impl AppState {
-    /// The authors `user` blocked or muted, from the in-memory graph.
-    pub fn graph_hidden(&self, user: i64) -> std::collections::HashSet<i64> {
-        use engine::SocialGraph as _;
-        self.graph
-            .hidden_authors(&user.to_string())
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .collect()
+    /// `user`'s context (cached).
+    ///
+    /// # Errors
+    ///
+    /// The database error of a read.
+    pub async fn context(&self, user: i64) -> Result<Arc<UserContext>, ApiError> {
+        let trusted = self.changes.is_current();
+        Ok(self
+            .contexts
+            .get(&self.store, UserId(user), trusted)
+            .await?)
+    }
+
+    /// Waits until this replica applied the change at `position` (a write it just committed),
+    /// so the writer's next request here sees it; logs when that takes longer than
+    /// [`ServeConfig::read_your_writes_ms`]. `None` (nothing changed) returns at once.
+    pub async fn applied(&self, position: Option<Position>) {
+        let Some(position) = position else {
+            return;
+        };
+        if !self
+            .changes
+            .caught_up(position, self.config.read_your_writes())
+            .await
+        {
+            metrics::counter!("social_live_read_your_writes_timeouts_total").increment(1);
+            tracing::warn!(
+                position,
+                applied = self.changes.position(),
+                "a committed write is not applied on this replica yet"
+            );
+        }
     }
 }

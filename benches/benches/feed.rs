@@ -9,12 +9,15 @@
 //! posts spread over [`HISTORY_DAYS`], live engagements over the trending window, and for each
 //! requested user some interactions, one hidden author and seen posts.
 //!
+//! The engine holds the catalog of every post (loaded with `Engine::new`); what a request
+//! needs about its user comes as an `engine::UserContext`, built here from the seeded network
+//! once per user before timing (the API fetches it from its store behind a cache), bounded as
+//! `FeedConfig::context_interactions` and `FeedConfig::context_seen` say. Building the
+//! request's lookup sets from it is inside the timed `feed` call.
+//!
 //! The issue's sizes ([`USERS`], [`POSTS`]) take a long serial index build (most of the set-up);
 //! `SOCIAL_LIVE_FEED_USERS`, `SOCIAL_LIVE_FEED_POSTS` and `SOCIAL_LIVE_FEED_REQUESTS` override
-//! them for quicker runs. The graph is [`IndexedGraph`] (posts by author, newest first: what a
-//! store with an index on `(author, created_at)` answers) unless
-//! `SOCIAL_LIVE_FEED_GRAPH=inmemory` selects `engine::InMemoryGraph` (the API's in-process
-//! mirror, with its own index of posts by author).
+//! them for quicker runs.
 //!
 //! The serial index build dominates the set-up (about an hour at 1M posts on two shared
 //! cores): `SOCIAL_LIVE_FEED_MODEL_DIR=DIR` publishes the seeded model under
@@ -23,7 +26,7 @@
 //!
 //! Criterion reports mean and median; the percentiles the issue asks for (p50/p99 over
 //! [`REQUESTS`] requests, each timed alone) are printed to stderr and written to
-//! `<target>/criterion/feed-summary.{json,md}` (or `$SOCIAL_LIVE_BENCH_OUT`).
+//! `<target>/criterion/feed-summary-context.{json,md}` (or `$SOCIAL_LIVE_BENCH_OUT`).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -31,8 +34,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use engine::{
-    Engine, FeedConfig, FeedRequest, InMemoryGraph, Interaction, InteractionKind, PostId, PostMeta,
-    SocialGraph, UserId,
+    Engine, FeedConfig, FeedRequest, Interaction, InteractionKind, PostId, PostMeta, UserContext,
+    UserId,
 };
 use models::als::AlsParams;
 use models::ann::{AnnConfig, AnnIndex};
@@ -66,7 +69,8 @@ const MEDIAN_FOLLOWS: f64 = 30.0;
 const MAX_FOLLOWS: usize = 500;
 /// Engagements recorded inside the trending window before measuring.
 const ENGAGEMENTS: usize = 100_000;
-/// Interactions of every requested user (excluded from their feed, author affinity).
+/// Interactions of every requested user (excluded from their feed, author affinity); they are
+/// also the user's seen posts.
 const USER_INTERACTIONS: usize = 20;
 /// Topics a post can have.
 const TOPICS: usize = 64;
@@ -77,7 +81,6 @@ const SEED: u64 = 42;
 const USERS_ENV: &str = "SOCIAL_LIVE_FEED_USERS";
 const POSTS_ENV: &str = "SOCIAL_LIVE_FEED_POSTS";
 const REQUESTS_ENV: &str = "SOCIAL_LIVE_FEED_REQUESTS";
-const GRAPH_ENV: &str = "SOCIAL_LIVE_FEED_GRAPH";
 const MODEL_DIR_ENV: &str = "SOCIAL_LIVE_FEED_MODEL_DIR";
 
 fn env_size(name: &str, default: usize) -> usize {
@@ -87,21 +90,16 @@ fn env_size(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn user_id(u: usize) -> String {
-    format!("u{u}")
+fn user_id(u: usize) -> UserId {
+    UserId(u as i64)
 }
 
-fn post_id(p: usize) -> String {
-    format!("p{p}")
-}
-
-fn index_of(id: &str) -> Option<usize> {
-    id.get(1..)?.parse().ok()
+fn post_id(p: usize) -> PostId {
+    PostId(p as i64)
 }
 
 /// The seeded social facts, by dense index.
 struct Network {
-    users: usize,
     posts: Vec<PostMeta>,
     follows: Vec<Vec<u32>>,
     /// Requested users, in request order.
@@ -134,7 +132,7 @@ impl Network {
                 let mut f: Vec<u32> = (0..n)
                     .map(|_| {
                         let p = &posts[rng.random_range(0..posts.len())];
-                        index_of(&p.author).expect("generated id") as u32
+                        p.author.0 as u32
                     })
                     .collect();
                 f.sort_unstable();
@@ -152,17 +150,18 @@ impl Network {
         let mut interactions = HashMap::new();
         let mut hidden = HashMap::new();
         for &u in &requested {
-            let list = (0..USER_INTERACTIONS)
+            let mut list: Vec<Interaction> = (0..USER_INTERACTIONS)
                 .map(|_| Interaction {
                     post: post_id(rng.random_range(0..posts.len())),
                     kind: kinds[rng.random_range(0..kinds.len())],
+                    at: NOW - rng.random_range(60..HISTORY_DAYS * 86_400),
                 })
                 .collect();
+            list.sort_by_key(|i| std::cmp::Reverse(i.at));
             interactions.insert(u, list);
-            hidden.insert(u, posts[rng.random_range(0..posts.len())].author.clone());
+            hidden.insert(u, posts[rng.random_range(0..posts.len())].author);
         }
         Self {
-            users,
             posts,
             follows,
             requested,
@@ -172,95 +171,28 @@ impl Network {
     }
 }
 
-/// A [`SocialGraph`] over the seeded network with the indexes a store would have: posts by
-/// author newest first, facts by user.
-struct IndexedGraph {
-    net: Network,
-    by_author: Vec<Vec<u32>>,
-}
-
-impl IndexedGraph {
-    fn new(net: Network) -> Self {
-        let mut by_author = vec![Vec::new(); net.users];
-        for (p, meta) in net.posts.iter().enumerate() {
-            by_author[index_of(&meta.author).expect("generated id")].push(p as u32);
-        }
-        for list in &mut by_author {
-            list.sort_by_key(|&p| std::cmp::Reverse(net.posts[p as usize].created_at));
-        }
-        Self { net, by_author }
-    }
-
-    fn user(&self, user: &str) -> Option<usize> {
-        index_of(user).filter(|&u| u < self.net.users)
-    }
-}
-
-impl SocialGraph for IndexedGraph {
-    fn followees(&self, user: &str) -> Vec<UserId> {
-        self.user(user).map_or_else(Vec::new, |u| {
-            self.net.follows[u]
+impl Network {
+    /// What the API would fetch for user `u`: followees, the hidden author, the newest
+    /// interactions and seen posts (the interacted ones), as many as `config` says.
+    fn context(&self, u: usize, config: &FeedConfig) -> UserContext {
+        let interactions = self.interactions.get(&u).cloned().unwrap_or_default();
+        UserContext {
+            followees: self.follows[u]
                 .iter()
                 .map(|&a| user_id(a as usize))
-                .collect()
-        })
-    }
-
-    fn hidden_authors(&self, user: &str) -> Vec<UserId> {
-        self.user(user)
-            .and_then(|u| self.net.hidden.get(&u).cloned())
-            .into_iter()
-            .collect()
-    }
-
-    fn has_seen(&self, user: &str, post: &str) -> bool {
-        // Seen posts are the interacted ones here (as in `InMemoryGraph`).
-        self.user(user)
-            .and_then(|u| self.net.interactions.get(&u))
-            .is_some_and(|list| list.iter().any(|i| i.post == post))
-    }
-
-    fn interactions(&self, user: &str) -> Vec<Interaction> {
-        self.user(user)
-            .and_then(|u| self.net.interactions.get(&u).cloned())
-            .unwrap_or_default()
-    }
-
-    fn post_meta(&self, post: &str) -> Option<PostMeta> {
-        self.net.posts.get(index_of(post)?).cloned()
-    }
-
-    fn recent_posts(&self, author: &str, limit: usize) -> Vec<PostId> {
-        self.user(author).map_or_else(Vec::new, |a| {
-            self.by_author[a]
+                .collect(),
+            hidden: self.hidden.get(&u).copied().into_iter().collect(),
+            seen: interactions
                 .iter()
-                .take(limit)
-                .map(|&p| post_id(p as usize))
-                .collect()
-        })
-    }
-}
-
-fn in_memory(net: &Network) -> InMemoryGraph {
-    let graph = InMemoryGraph::new();
-    for meta in &net.posts {
-        graph.add_post(meta.clone());
-    }
-    for (u, follows) in net.follows.iter().enumerate() {
-        let user = user_id(u);
-        for &a in follows {
-            graph.follow(&user, &user_id(a as usize));
+                .map(|i| i.post)
+                .take(config.context_seen)
+                .collect(),
+            interactions: interactions
+                .into_iter()
+                .take(config.context_interactions)
+                .collect(),
         }
     }
-    for (&u, list) in &net.interactions {
-        for i in list {
-            graph.interact(&user_id(u), &i.post, i.kind);
-        }
-    }
-    for (&u, author) in &net.hidden {
-        graph.hide(&user_id(u), author);
-    }
-    graph
 }
 
 /// Publishes seeded factors for `users` x `posts` into `dir` and loads them back.
@@ -280,8 +212,8 @@ fn publish_model(dir: &std::path::Path, users: usize, posts: usize) -> Artifact 
     let popularity: Vec<u32> = (0..posts)
         .map(|_| counts.sample(&mut rng).min(1e6) as u32)
         .collect();
-    let user_ids: Vec<String> = (0..users).map(user_id).collect();
-    let item_ids: Vec<String> = (0..posts).map(post_id).collect();
+    let user_ids: Vec<String> = (0..users).map(|u| u.to_string()).collect();
+    let item_ids: Vec<String> = (0..posts).map(|p| p.to_string()).collect();
     let model = AlsParams {
         factors: FACTORS,
         ..AlsParams::default()
@@ -332,7 +264,7 @@ fn next(limit: usize, cursor: &str) -> FeedRequest {
 }
 
 /// Records live engagements on posts of the trending window.
-fn warm_trending<G: SocialGraph>(engine: &Engine<G>, net: &Network, rng: &mut ChaCha8Rng) {
+fn warm_trending(engine: &Engine, net: &Network, rng: &mut ChaCha8Rng) {
     let window = engine.config().trending_window.as_secs() as i64;
     let recent: Vec<usize> = (0..net.posts.len())
         .filter(|&p| net.posts[p].created_at >= NOW - window)
@@ -345,7 +277,7 @@ fn warm_trending<G: SocialGraph>(engine: &Engine<G>, net: &Network, rng: &mut Ch
     for _ in 0..ENGAGEMENTS.min(recent.len() * 10) {
         let p = recent[rng.random_range(0..recent.len())];
         let at = rng.random_range(net.posts[p].created_at..NOW);
-        engine.record_engagement(&post_id(p), kinds[rng.random_range(0..kinds.len())], at);
+        engine.record_engagement(post_id(p), kinds[rng.random_range(0..kinds.len())], at);
     }
 }
 
@@ -353,7 +285,6 @@ struct Sizes {
     users: usize,
     posts: usize,
     requests: usize,
-    graph: &'static str,
 }
 
 fn feed(c: &mut Criterion) {
@@ -361,10 +292,6 @@ fn feed(c: &mut Criterion) {
         users: env_size(USERS_ENV, USERS),
         posts: env_size(POSTS_ENV, POSTS),
         requests: env_size(REQUESTS_ENV, REQUESTS),
-        graph: match std::env::var(GRAPH_ENV).as_deref() {
-            Ok("inmemory") => "inmemory",
-            _ => "indexed",
-        },
     };
     let set_up = Instant::now();
     let temporary = tempfile::tempdir().expect("temporary directory");
@@ -381,38 +308,37 @@ fn feed(c: &mut Criterion) {
     };
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let net = Network::generate(sizes.users, sizes.posts, sizes.requests, &mut rng);
-    let requested: Vec<String> = net.requested.iter().map(|&u| user_id(u)).collect();
-    if sizes.graph == "inmemory" {
-        let graph = in_memory(&net);
-        let engine = Engine::new(artifact, graph, FeedConfig::default()).expect("engine");
-        warm_trending(&engine, &net, &mut rng);
-        run(c, &engine, &requested, &sizes, set_up.elapsed());
-    } else {
-        let graph = IndexedGraph::new(net);
-        let engine = Engine::new(artifact, graph, FeedConfig::default()).expect("engine");
-        warm_trending(&engine, &engine.graph().net, &mut rng);
-        run(c, &engine, &requested, &sizes, set_up.elapsed());
-    }
+    let engine =
+        Engine::new(artifact, net.posts.iter().cloned(), FeedConfig::default()).expect("engine");
+    warm_trending(&engine, &net, &mut rng);
+    let requested: Vec<(UserId, UserContext)> = net
+        .requested
+        .iter()
+        .map(|&u| (user_id(u), net.context(u, engine.config())))
+        .collect();
+    // The engine keeps its own catalog: the seeded posts are no longer needed.
+    drop(net);
+    run(c, &engine, &requested, &sizes, set_up.elapsed());
 }
 
-fn run<G: SocialGraph>(
+fn run(
     c: &mut Criterion,
-    engine: &Engine<G>,
-    users: &[String],
+    engine: &Engine,
+    users: &[(UserId, UserContext)],
     sizes: &Sizes,
     set_up: Duration,
 ) {
     eprintln!(
-        "feed: {} users, {} posts, {} graph, set up in {:.1} s",
+        "feed: {} users, {} posts ({} in the catalog), set up in {:.1} s",
         sizes.users,
         sizes.posts,
-        sizes.graph,
+        engine.catalog_len(),
         set_up.as_secs_f64()
     );
     // Warm-up: a first page for some users, then drop their lists again.
-    for user in users.iter().take(200) {
-        engine.feed(user, &first(PAGE)).expect("feed");
-        engine.invalidate_user(user);
+    for (user, ctx) in users.iter().take(200) {
+        engine.feed(*user, ctx, &first(PAGE)).expect("feed");
+        engine.invalidate_user(*user);
     }
 
     // Per user, a first page (a cache miss: the candidate pool is gathered and ranked), then at
@@ -423,11 +349,12 @@ fn run<G: SocialGraph>(
     let mut next_pages = Vec::with_capacity(users.len());
     let mut sources = engine::SourceCounts::default();
     let (mut first_hits, mut next_hits) = (0, 0);
-    for user in users {
+    for (user, ctx) in users {
+        let user = *user;
         engine.invalidate_user(user);
         let before = engine.stats().cache_hits;
         let start = Instant::now();
-        let page = engine.feed(user, &first(PAGE)).expect("feed");
+        let page = engine.feed(user, ctx, &first(PAGE)).expect("feed");
         first_pages.push(start.elapsed());
         let between = engine.stats().cache_hits;
         assert_eq!(page.items.len(), PAGE, "a full first page for {user}");
@@ -438,7 +365,7 @@ fn run<G: SocialGraph>(
         sources.fresh += page.sources.fresh;
         let cursor = page.next_cursor.expect("a next page");
         let start = Instant::now();
-        let page = engine.feed(user, &next(PAGE, &cursor)).expect("feed");
+        let page = engine.feed(user, ctx, &next(PAGE, &cursor)).expect("feed");
         next_pages.push(start.elapsed());
         assert_eq!(page.items.len(), PAGE, "a full next page for {user}");
         first_hits += between - before;
@@ -450,7 +377,7 @@ fn run<G: SocialGraph>(
     let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x006e_6577);
     for i in 0..NEW_POSTS {
         engine.add_post(PostMeta {
-            id: format!("new{i}"),
+            id: post_id(sizes.posts + i),
             author: user_id(rng.random_range(0..sizes.users)),
             created_at: NOW - 60 + i as i64,
             deleted: false,
@@ -460,9 +387,9 @@ fn run<G: SocialGraph>(
     }
     let (merges_before, builds_before) = (engine.stats().merges, engine.stats().builds);
     let mut merged_pages = Vec::with_capacity(users.len());
-    for (user, cursor) in users.iter().zip(&cursors) {
+    for ((user, ctx), cursor) in users.iter().zip(&cursors) {
         let start = Instant::now();
-        let page = engine.feed(user, &next(PAGE, cursor)).expect("feed");
+        let page = engine.feed(*user, ctx, &next(PAGE, cursor)).expect("feed");
         merged_pages.push(start.elapsed());
         assert_eq!(page.items.len(), PAGE, "a full merged page for {user}");
     }
@@ -483,10 +410,7 @@ fn run<G: SocialGraph>(
         &sources,
     );
 
-    let mut group = c.benchmark_group(format!(
-        "feed/{}users_{}posts_{}",
-        sizes.users, sizes.posts, sizes.graph
-    ));
+    let mut group = c.benchmark_group(format!("feed/{}users_{}posts", sizes.users, sizes.posts));
     // Next pages first: the first-page bench starts new sessions, which retires these cursors.
     // Only the last users' lists are surely still cached (the TTL runs from the first page).
     let hot = users.len().min(HOT_USERS);
@@ -496,9 +420,10 @@ fn run<G: SocialGraph>(
         b.iter(|| {
             let k = i % hot;
             i += 1;
+            let (user, ctx) = &users_hot[k];
             black_box(
                 engine
-                    .feed(&users_hot[k], &next(PAGE, &cursors_hot[k]))
+                    .feed(*user, ctx, &next(PAGE, &cursors_hot[k]))
                     .expect("feed"),
             )
         });
@@ -506,10 +431,10 @@ fn run<G: SocialGraph>(
     group.bench_function("first_page_cache_miss", |b| {
         let mut i = 0;
         b.iter(|| {
-            let user = &users[i % users.len()];
+            let (user, ctx) = &users[i % users.len()];
             i += 1;
-            engine.invalidate_user(user);
-            black_box(engine.feed(user, &first(PAGE)).expect("feed"))
+            engine.invalidate_user(*user);
+            black_box(engine.feed(*user, ctx, &first(PAGE)).expect("feed"))
         });
     });
     group.finish();
@@ -524,12 +449,11 @@ fn summarise(sizes: &Sizes, set_up: Duration, rows: &[Row<'_>], sources: &engine
     use benches::summary::{latency_json, percentile};
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut md = format!(
-        "{} users, {} posts, {FACTORS} factors, {} graph, page {PAGE}, {} requests each\n\n\
+        "{} users, {} posts, {FACTORS} factors, per-request contexts, page {PAGE}, {} requests each\n\n\
          | request | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | cache hits |\n\
          |---|---:|---:|---:|---:|---:|\n",
         sizes.users,
         sizes.posts,
-        sizes.graph,
         first_pages.len()
     );
     for &(name, samples, hits) in rows {
@@ -550,7 +474,7 @@ fn summarise(sizes: &Sizes, set_up: Duration, rows: &[Row<'_>], sources: &engine
         "users": sizes.users,
         "posts": sizes.posts,
         "factors": FACTORS,
-        "graph": sizes.graph,
+        "context": "per request",
         "page": PAGE,
         "set_up_secs": set_up.as_secs_f64(),
         "first_page": latency_json(first_pages),
@@ -568,8 +492,8 @@ fn summarise(sizes: &Sizes, set_up: Duration, rows: &[Row<'_>], sources: &engine
             "fresh": sources.fresh as f64 / n as f64,
         },
     });
-    let name = format!("feed-summary-{}", sizes.graph);
-    let paths = benches::summary::write(&name, &json, &md).expect("write the summary");
+    let paths =
+        benches::summary::write("feed-summary-context", &json, &md).expect("write the summary");
     eprintln!(
         "feed: summary in {} and {}",
         paths[0].display(),

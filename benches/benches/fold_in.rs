@@ -1,9 +1,10 @@
 //! ALS fold-in latency: one user's exact vector against fixed item factors, with the Gram matrix
-//! cached, as the engine computes it on every recorded interaction.
+//! cached, as the engine computes it in the first feed after a user's interactions changed.
 //!
-//! `cargo bench -p benches --bench fold_in`. The engine's `record_interaction` reads the user's
-//! interactions from its graph and calls `models::als::fold_in` with the model's cached
-//! `YᵀY`; this measures that call for users with [`INTERACTIONS`] interactions each.
+//! `cargo bench -p benches --bench fold_in`. After `Engine::interactions_changed`, the user's
+//! next `Engine::feed` calls `models::als::fold_in` on their context's interactions with the
+//! model's cached `YᵀY`; this measures that call for users with [`INTERACTIONS`] interactions
+//! each.
 
 use std::hint::black_box;
 

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::InteractionKind;
 use crate::error::{Error, Result};
-use crate::graph::InteractionKind;
 
 /// How feeds are assembled. Every field documents its default ([`FeedConfig::default`]).
 ///
@@ -71,6 +71,19 @@ pub struct FeedConfig {
     /// (`models::topk::top_k_dot`) instead of searching the HNSW graph, whose inner-product
     /// graph can leave low-norm items unreachable. Default 0 (always the graph).
     pub exact_search_max_items: usize,
+    /// Most interactions a caller fetches into a [`UserContext`](crate::UserContext) (the
+    /// user's newest). Default 256.
+    ///
+    /// The engine uses whatever a context holds; this tells the caller how much to fetch. It
+    /// bounds the fold-in input (older interactions no longer shape the user's vector) and
+    /// the posts never recommended again for having been interacted with.
+    #[serde(default = "default_context_interactions")]
+    pub context_interactions: usize,
+    /// Most seen posts (impressions) a caller fetches into a
+    /// [`UserContext`](crate::UserContext) (the user's newest). Default 2048. Posts seen
+    /// longer ago may be recommended again.
+    #[serde(default = "default_context_seen")]
+    pub context_seen: usize,
 }
 
 /// Weight of each kind of interaction.
@@ -113,6 +126,14 @@ fn default_trending_refresh() -> Duration {
     Duration::from_secs(1)
 }
 
+fn default_context_interactions() -> usize {
+    256
+}
+
+fn default_context_seen() -> usize {
+    2048
+}
+
 impl Default for FeedConfig {
     fn default() -> Self {
         Self {
@@ -137,6 +158,8 @@ impl Default for FeedConfig {
             cache_capacity: 100_000,
             ef_search: None,
             exact_search_max_items: 0,
+            context_interactions: default_context_interactions(),
+            context_seen: default_context_seen(),
         }
     }
 }
@@ -148,7 +171,8 @@ impl FeedConfig {
     ///
     /// [`Error::InvalidConfig`] for a negative or non-finite weight, a zero half-life, a zero
     /// `max_per_author` with an active diversity window, a zero `max_page_size`, a non-positive
-    /// interaction weight or a zero `ef_search`.
+    /// interaction weight, a zero `ef_search`, or a zero `context_interactions` or
+    /// `context_seen`.
     pub fn check(&self) -> Result<()> {
         let bad = |field, reason| Err(Error::InvalidConfig { field, reason });
         for (field, w) in [
@@ -187,6 +211,12 @@ impl FeedConfig {
         if self.ef_search == Some(0) {
             return bad("ef_search", "must be > 0");
         }
+        if self.context_interactions == 0 {
+            return bad("context_interactions", "must be > 0");
+        }
+        if self.context_seen == 0 {
+            return bad("context_seen", "must be > 0");
+        }
         Ok(())
     }
 }
@@ -204,7 +234,9 @@ mod tests {
 
     #[test]
     fn the_default_is_valid() {
-        FeedConfig::default().check().unwrap();
+        let d = FeedConfig::default();
+        d.check().unwrap();
+        assert_eq!((d.context_interactions, d.context_seen), (256, 2048));
     }
 
     #[test]
@@ -278,6 +310,20 @@ mod tests {
                 ..d()
             }),
             "ef_search"
+        );
+        assert_eq!(
+            field_of(&FeedConfig {
+                context_interactions: 0,
+                ..d()
+            }),
+            "context_interactions"
+        );
+        assert_eq!(
+            field_of(&FeedConfig {
+                context_seen: 0,
+                ..d()
+            }),
+            "context_seen"
         );
         FeedConfig {
             max_per_author: 0,

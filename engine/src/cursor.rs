@@ -1,8 +1,8 @@
 //! The opaque feed cursor.
 //!
-//! A cursor is the hex encoding of a small JSON document: a format version, a hash of the user
-//! it belongs to, the feed session (which cached ranked list it continues) and the hashes of
-//! every post served in the session so far. The served set is what guarantees that pages never
+//! A cursor is the hex encoding of a small JSON document: a format version, the user it
+//! belongs to, the feed session (which cached ranked list it continues) and the ids of every
+//! post served in the session so far. The served set is what guarantees that pages never
 //! repeat an item even when the session's list is rebuilt (expired from the cache, invalidated
 //! by the user's own action, or ranked by a newer model); walking the list in order past the
 //! served posts is what guarantees that none is skipped.
@@ -12,19 +12,10 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ids::{PostId, UserId};
 
-const CURSOR_VERSION: u32 = 1;
-
-/// FNV-1a, 64 bits: a stable hash of post and user ids for cursors (collisions among a
-/// session's few hundred posts are negligible).
-pub(crate) fn id_hash(id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+/// Version 1 carried hashes of string ids; version 2 carries the integer ids.
+const CURSOR_VERSION: u32 = 2;
 
 /// The decoded cursor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,20 +23,20 @@ pub(crate) struct Cursor {
     #[serde(rename = "v")]
     pub version: u32,
     #[serde(rename = "u")]
-    pub user: u64,
+    pub user: UserId,
     #[serde(rename = "s")]
     pub session: u64,
     #[serde(rename = "p")]
-    pub served: Vec<u64>,
+    pub served: Vec<PostId>,
 }
 
 impl Cursor {
-    pub(crate) fn new(user: &str, session: u64, served: &HashSet<u64>) -> Self {
-        let mut served: Vec<u64> = served.iter().copied().collect();
+    pub(crate) fn new(user: UserId, session: u64, served: &HashSet<PostId>) -> Self {
+        let mut served: Vec<PostId> = served.iter().copied().collect();
         served.sort_unstable();
         Self {
             version: CURSOR_VERSION,
-            user: id_hash(user),
+            user,
             session,
             served,
         }
@@ -61,7 +52,7 @@ impl Cursor {
     ///
     /// [`Error::InvalidCursor`] if it is not one of ours, [`Error::CursorUserMismatch`] if it
     /// belongs to another user.
-    pub(crate) fn decode(text: &str, user: &str) -> Result<Self> {
+    pub(crate) fn decode(text: &str, user: UserId) -> Result<Self> {
         let bytes = hex::decode(text).map_err(|_| Error::InvalidCursor {
             reason: "not hexadecimal",
         })?;
@@ -73,7 +64,7 @@ impl Cursor {
                 reason: "unknown version",
             });
         }
-        if cursor.user != id_hash(user) {
+        if cursor.user != user {
             return Err(Error::CursorUserMismatch);
         }
         Ok(cursor)
@@ -84,45 +75,58 @@ impl Cursor {
 mod tests {
     use super::*;
 
+    const ALICE: UserId = UserId(1);
+    const BOB: UserId = UserId(2);
+
     #[test]
     fn a_cursor_round_trips_for_its_user_only() {
-        let served: HashSet<u64> = [id_hash("p1"), id_hash("p2")].into();
-        let c = Cursor::new("alice", 7, &served);
+        let served: HashSet<PostId> = [PostId(11), PostId(-4)].into();
+        let c = Cursor::new(ALICE, 7, &served);
+        assert_eq!(c.served, vec![PostId(-4), PostId(11)]);
         let text = c.encode();
-        assert_eq!(Cursor::decode(&text, "alice").unwrap(), c);
+        assert_eq!(Cursor::decode(&text, ALICE).unwrap(), c);
         assert!(matches!(
-            Cursor::decode(&text, "bob"),
+            Cursor::decode(&text, BOB),
             Err(Error::CursorUserMismatch)
         ));
     }
 
     #[test]
-    fn foreign_cursors_are_rejected() {
+    fn foreign_and_tampered_cursors_are_rejected() {
         assert!(matches!(
-            Cursor::decode("zz", "a"),
+            Cursor::decode("zz", ALICE),
             Err(Error::InvalidCursor {
                 reason: "not hexadecimal"
             })
         ));
         assert!(matches!(
-            Cursor::decode(&hex::encode(b"{}"), "a"),
+            Cursor::decode(&hex::encode(b"{}"), ALICE),
             Err(Error::InvalidCursor {
                 reason: "malformed"
             })
         ));
-        let mut c = Cursor::new("a", 1, &HashSet::new());
-        c.version = 99;
+        // Served ids that are not integers (a version 1 cursor's hashes overflow i64 too).
+        let tampered = br#"{"v":2,"u":1,"s":3,"p":["p1"]}"#;
         assert!(matches!(
-            Cursor::decode(&c.encode(), "a"),
+            Cursor::decode(&hex::encode(tampered), ALICE),
+            Err(Error::InvalidCursor {
+                reason: "malformed"
+            })
+        ));
+        let mut c = Cursor::new(ALICE, 1, &HashSet::new());
+        c.version = 1;
+        assert!(matches!(
+            Cursor::decode(&c.encode(), ALICE),
             Err(Error::InvalidCursor {
                 reason: "unknown version"
             })
         ));
-    }
-
-    #[test]
-    fn the_hash_is_fnv1a() {
-        assert_eq!(id_hash(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(id_hash("a"), 0xaf63_dc4c_8601_ec8c);
+        // Rewriting the user makes a cursor of another user's feed: rejected for this one.
+        let mut c = Cursor::new(ALICE, 1, &HashSet::new());
+        c.user = BOB;
+        assert!(matches!(
+            Cursor::decode(&c.encode(), ALICE),
+            Err(Error::CursorUserMismatch)
+        ));
     }
 }

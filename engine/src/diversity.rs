@@ -6,15 +6,16 @@
 //! Items that never fit are left out of this list; they come back when the list is rebuilt.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 /// Reorders `ranked` (best first) so that the rule holds, keeping rank order where it can.
 /// A `window` of 0 disables the rule.
 ///
 /// Authors are numbered first and counted over the last `window - 1` placed items, so each
 /// check is O(1) and the whole pass O(n · waiting).
-pub(crate) fn diversify<T>(
+pub(crate) fn diversify<T, K: Hash + Eq>(
     ranked: Vec<T>,
-    author: impl Fn(&T) -> &str,
+    author: impl Fn(&T) -> K,
     max_per_author: usize,
     window: usize,
 ) -> Vec<T> {
@@ -22,7 +23,7 @@ pub(crate) fn diversify<T>(
         return ranked;
     }
     let authors: Vec<usize> = {
-        let mut ids: HashMap<&str, usize> = HashMap::new();
+        let mut ids: HashMap<K, usize> = HashMap::new();
         ranked
             .iter()
             .map(|item| {
@@ -67,9 +68,9 @@ pub(crate) fn diversify<T>(
 
 /// Whether `items` obey the rule (the oracle of the tests).
 #[cfg(test)]
-pub(crate) fn obeys<T>(
+pub(crate) fn obeys<T, K: PartialEq>(
     items: &[T],
-    author: impl Fn(&T) -> &str,
+    author: impl Fn(&T) -> K,
     max_per_author: usize,
     window: usize,
 ) -> bool {

@@ -12,16 +12,18 @@ use ndarray::Array1;
 
 use crate::cache::{Snapshot, SnapshotCache};
 use crate::candidates::{Context, Pool, fresh, gather, locate, read_fresh};
+use crate::catalog::Catalog;
 use crate::config::FeedConfig;
-use crate::cursor::{Cursor, id_hash};
+use crate::context::{Interaction, PostMeta, UserContext, UserFacts};
+use crate::cursor::Cursor;
 use crate::diversity::diversify;
 use crate::error::{Error, Result};
 use crate::feed::{FeedItem, FeedPage, FeedRequest, Reason, SourceCounts};
 use crate::filters::Admission;
-use crate::graph::{Interaction, PostId, PostMeta, SocialGraph, UserId};
+use crate::ids::{PostId, UserId};
 use crate::live::{FreshPost, Tombstones};
 use crate::scoring::score;
-use crate::state::ModelState;
+use crate::state::{Model, ModelState, UserVectors};
 use crate::trending::{TrendingBoard, TrendingSnapshot};
 
 /// Most ranked lists one page may build when the lists run out before the page is full (a
@@ -30,11 +32,18 @@ const MAX_BUILDS_PER_PAGE: usize = 3;
 
 /// The feed engine. Share it behind an `Arc`; every method takes `&self` and is safe to call
 /// from many threads at once.
-pub struct Engine<G> {
-    pub(crate) graph: G,
+///
+/// It keeps catalog-side state only (live posts, the fresh buffer, trending counters, the
+/// model, bounded caches); what it needs about a user comes with each request as a
+/// [`UserContext`].
+pub struct Engine {
     pub(crate) config: FeedConfig,
     /// The served model; an empty state (version `""`) before the first one.
     pub(crate) state: ArcSwap<ModelState>,
+    /// Every live post. Requests read it while ranking (not while cutting a page from a
+    /// cached list). Lock order: `added`, then `tombstones`, then `catalog`; a writer never
+    /// holds `catalog` while taking another lock.
+    pub(crate) catalog: RwLock<Catalog>,
     pub(crate) cache: SnapshotCache,
     pub(crate) tombstones: RwLock<Tombstones>,
     pub(crate) trending: TrendingBoard,
@@ -42,8 +51,10 @@ pub struct Engine<G> {
     /// fresh buffer of every new model that does not know them. Its lock also orders
     /// `add_post` against `swap`.
     pub(crate) added: Mutex<HashMap<PostId, PostMeta>>,
-    /// Users who interacted since the engine started: their vectors are folded in from the
-    /// graph rather than read from the model, whatever the model version.
+    /// Users whose interactions changed since the engine started
+    /// ([`interactions_changed`](Self::interactions_changed)): their vectors are folded in
+    /// from their contexts rather than read from the model, whatever the model version.
+    /// Bounded by the number of users (8 bytes each), not by their history.
     pub(crate) active: RwLock<HashSet<UserId>>,
     /// Bumped when a post in the fresh buffer is edited (its vector changes) and when a model
     /// is swapped in: cached lists of older generations are not reused. Added posts are merged
@@ -69,29 +80,23 @@ pub struct EngineStats {
     pub sources: SourceCounts,
 }
 
-impl<G> fmt::Debug for Engine<G> {
+impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
-            .field("model_version", &self.state.load().version)
+            .field("model_version", &self.state.load().version())
+            .field("catalog", &self.catalog_len())
             .field("config", &self.config)
             .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
 
-/// What a request needs from the graph about its user, read once.
-struct UserFacts {
-    hidden: HashSet<UserId>,
-    interactions: Vec<Interaction>,
-    interacted: HashSet<PostId>,
-}
-
 /// One feed request as the ranking sees it: what was read once at its start. Only the set of
 /// posts served in the session changes while the page is cut, so it travels beside this.
 struct RequestContext<'a> {
     state: &'a ModelState,
-    user: &'a str,
-    facts: &'a UserFacts,
+    user: UserId,
+    facts: &'a UserFacts<'a>,
     tombstones: &'a Tombstones,
     session: u64,
     generation: u64,
@@ -99,16 +104,11 @@ struct RequestContext<'a> {
 }
 
 impl RequestContext<'_> {
-    fn admission<'b>(
-        &'b self,
-        graph: &'b dyn SocialGraph,
-        served: &'b HashSet<u64>,
-    ) -> Admission<'b> {
+    fn admission<'b>(&'b self, served: &'b HashSet<PostId>) -> Admission<'b> {
         Admission {
             user: self.user,
-            graph,
             hidden: &self.facts.hidden,
-            interacted: &self.facts.interacted,
+            excluded: &self.facts.excluded,
             served,
             tombstones: self.tombstones,
         }
@@ -119,50 +119,65 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl<G: SocialGraph> Engine<G> {
-    /// An engine serving `artifact`, reading social facts from `graph`.
+impl Engine {
+    /// An engine serving `artifact` over the catalog `posts`: [`without_model`] (without its
+    /// log line), [`load_posts`] and the model installed as by [`swap`]. Posts the model does
+    /// not know go into the catalog only, not into the fresh buffer (as by `load_posts`).
     ///
-    /// Reads the metadata of every model item from `graph` (authors, creation times, topics).
+    /// [`without_model`]: Self::without_model
+    /// [`load_posts`]: Self::load_posts
+    /// [`swap`]: Self::swap
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] from [`FeedConfig::check`].
-    pub fn new(artifact: Artifact, graph: G, config: FeedConfig) -> Result<Self> {
+    pub fn new(
+        artifact: Artifact,
+        posts: impl IntoIterator<Item = PostMeta>,
+        config: FeedConfig,
+    ) -> Result<Self> {
         config.check()?;
-        let state = ModelState::new(artifact, &graph, &config);
-        Ok(Self::with_state(state, graph, config))
+        let engine = Self::with_state(ModelState::without_model(&config), config);
+        engine.load_posts(posts);
+        let model = Arc::new(Model::from_artifact(artifact, &engine.config));
+        let state = ModelState::new(
+            model,
+            &engine.read_catalog(),
+            UserVectors::new(engine.config.cache_capacity),
+        );
+        engine.state.store(Arc::new(state));
+        Ok(engine)
     }
 
     /// An engine with no model yet, for a fresh deployment before the first pipeline run.
     ///
     /// Feeds come from the followed, trending and fresh sources (the nearest-neighbour source
-    /// supplies nothing, and the trending source tops up with the newest posts instead of the
-    /// model's popular ones), so a feed is never empty while the engine knows an admissible
-    /// post. Without a model the engine knows the posts passed to
-    /// [`add_post`](Self::add_post) (pass the store's recent posts at start-up) and those the
-    /// graph lists for followed authors. [`model_version`](Self::model_version) is `""` and
-    /// pages name that version; [`record_interaction`](Self::record_interaction) counts
-    /// towards trending and folds in nothing. [`swap`](Self::swap) (or
+    /// supplies nothing, and the trending source tops up with the newest posts of the fresh
+    /// buffer instead of the model's popular ones), so a feed is never empty while the engine
+    /// knows an admissible post. Without a model the fresh buffer holds the posts passed to
+    /// [`add_post`](Self::add_post); the catalog ([`load_posts`](Self::load_posts)) serves
+    /// followed and trending posts. [`model_version`](Self::model_version) is `""` and pages
+    /// name that version; there is nothing to fold in. [`swap`](Self::swap) (or
     /// [`reload_if_changed`](Self::reload_if_changed)) installs the first model; posts added
     /// before stay candidates.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] from [`FeedConfig::check`].
-    pub fn without_model(graph: G, config: FeedConfig) -> Result<Self> {
+    pub fn without_model(config: FeedConfig) -> Result<Self> {
         config.check()?;
         let state = ModelState::without_model(&config);
         tracing::info!("engine serving without a model");
-        Ok(Self::with_state(state, graph, config))
+        Ok(Self::with_state(state, config))
     }
 
-    fn with_state(state: ModelState, graph: G, config: FeedConfig) -> Self {
+    fn with_state(state: ModelState, config: FeedConfig) -> Self {
         let seed = crate::feed::unix_now() as u64;
         Self {
             cache: SnapshotCache::new(config.cache_capacity, config.cache_ttl),
-            graph,
             config,
             state: ArcSwap::from_pointee(state),
+            catalog: RwLock::new(Catalog::default()),
             tombstones: RwLock::new(Tombstones::default()),
             trending: TrendingBoard::default(),
             added: Mutex::new(HashMap::new()),
@@ -173,9 +188,17 @@ impl<G: SocialGraph> Engine<G> {
         }
     }
 
+    pub(crate) fn read_catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn write_catalog(&self) -> std::sync::RwLockWriteGuard<'_, Catalog> {
+        self.catalog.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The version of the model serving new requests, `""` before the first model.
     pub fn model_version(&self) -> String {
-        self.state.load().version.clone()
+        self.state.load().version().to_owned()
     }
 
     /// Whether a model is being served (false for an engine built
@@ -203,16 +226,20 @@ impl<G: SocialGraph> Engine<G> {
         &self.config
     }
 
-    /// The social graph.
-    pub fn graph(&self) -> &G {
-        &self.graph
+    /// How many live posts the engine knows (its catalog).
+    pub fn catalog_len(&self) -> usize {
+        self.read_catalog().len()
     }
 
-    /// One page of `user`'s feed.
+    /// One page of `user`'s feed, with what the request needs about them in `ctx` (fetched
+    /// by the caller, bounded by [`FeedConfig::context_interactions`] and
+    /// [`FeedConfig::context_seen`]; the engine uses whatever it is given).
     ///
     /// The first page (no cursor) ranks the candidate pool into a list cached for the user's
     /// feed session; later pages continue down that list, skipping what became inadmissible
-    /// (deleted, newly hidden, seen). When the list is gone (expired, invalidated by the
+    /// (deleted, hidden or seen according to `ctx`, or served). A user whose interactions
+    /// changed ([`interactions_changed`](Self::interactions_changed)) has their vector folded
+    /// in here from `ctx.interactions`. When the list is gone (expired, invalidated by the
     /// user's own action, or ranked by an older model) or runs out, what is left is ranked
     /// again without the posts already served, so pages never repeat a post. A page is
     /// shorter than asked (and has no next cursor) only when nothing admissible is left. A
@@ -222,7 +249,7 @@ impl<G: SocialGraph> Engine<G> {
     ///
     /// [`Error::InvalidPageSize`], [`Error::InvalidCursor`], [`Error::CursorUserMismatch`],
     /// and fold-in errors ([`Error::Model`]) for a user whose interactions cannot be folded in.
-    pub fn feed(&self, user: &str, request: &FeedRequest) -> Result<FeedPage> {
+    pub fn feed(&self, user: UserId, ctx: &UserContext, request: &FeedRequest) -> Result<FeedPage> {
         let max = self.config.max_page_size;
         if request.limit == 0 || request.limit > max {
             return Err(Error::InvalidPageSize {
@@ -238,7 +265,7 @@ impl<G: SocialGraph> Engine<G> {
         // One model for the whole request, even if another is swapped in meanwhile.
         let state = self.state.load_full();
         let generation = self.generation.load(Ordering::SeqCst);
-        let mut served: HashSet<u64> = cursor
+        let mut served: HashSet<PostId> = cursor
             .as_ref()
             .map(|c| c.served.iter().copied().collect())
             .unwrap_or_default();
@@ -246,7 +273,7 @@ impl<G: SocialGraph> Engine<G> {
         // added since are merged into it, so they show on the next page, and deleted ones are
         // filtered as the page is cut.
         let cached = self.cache.get(user).filter(|s| {
-            s.version == state.version
+            s.version == state.version()
                 && s.generation == generation
                 && cursor.as_ref().is_none_or(|c| s.session == c.session)
         });
@@ -255,7 +282,7 @@ impl<G: SocialGraph> Engine<G> {
             (None, Some(s)) => s.session,
             (None, None) => self.next_session.fetch_add(1, Ordering::Relaxed),
         };
-        let facts = self.user_facts(user);
+        let facts = UserFacts::new(ctx);
         let tombstones = self.tombstones.read().unwrap_or_else(|e| e.into_inner());
         let req = RequestContext {
             state: &state,
@@ -281,16 +308,16 @@ impl<G: SocialGraph> Engine<G> {
         let mut sources = snapshot.sources;
         let mut items = Vec::with_capacity(request.limit);
         loop {
-            let admission = req.admission(&self.graph, &served);
+            let admission = req.admission(&served);
             let taken: Vec<FeedItem> = snapshot
                 .items
                 .iter()
-                .filter(|it| admission.admits(&it.post, &it.author))
+                .filter(|it| admission.admits(it.post, it.author))
                 .take(request.limit - items.len())
                 .cloned()
                 .collect();
             let got = taken.len();
-            served.extend(taken.iter().map(|it| id_hash(&it.post)));
+            served.extend(taken.iter().map(|it| it.post));
             items.extend(taken);
             // Stop when the page is full, or when a list ranked for this page gave nothing
             // (nothing admissible is left) or the builds are used up.
@@ -312,9 +339,9 @@ impl<G: SocialGraph> Engine<G> {
         let next_cursor =
             (items.len() == request.limit).then(|| Cursor::new(user, session, &served).encode());
         tracing::debug!(
-            user,
+            user = user.0,
             session,
-            version = state.version,
+            version = state.version(),
             items = items.len(),
             ?sources,
             "feed page"
@@ -327,27 +354,19 @@ impl<G: SocialGraph> Engine<G> {
         Ok(FeedPage {
             items,
             next_cursor,
-            model_version: state.version.clone(),
+            model_version: state.version().to_owned(),
             sources,
         })
     }
 
-    fn user_facts(&self, user: &str) -> UserFacts {
-        let interactions = self.graph.interactions(user);
-        UserFacts {
-            hidden: self.graph.hidden_authors(user).into_iter().collect(),
-            interacted: interactions.iter().map(|i| i.post.clone()).collect(),
-            interactions,
-        }
-    }
-
     /// Ranks the candidate pool for the request (without `served`) into a new cached list.
-    fn build(&self, req: &RequestContext<'_>, served: &HashSet<u64>) -> Result<Arc<Snapshot>> {
+    fn build(&self, req: &RequestContext<'_>, served: &HashSet<PostId>) -> Result<Arc<Snapshot>> {
         // Read before the sources run: a post added during the ranking is merged later (or
         // found already in the list) rather than missed.
         let fresh_mark = read_fresh(req.state).len();
         let trending = self.trending.snapshot(req.now, &self.config);
-        let ctx = self.context(req, served, &trending)?;
+        let catalog = self.read_catalog();
+        let ctx = self.context(req, served, &trending, &catalog)?;
         let pool = gather(&ctx);
         let similar_floor = pool.similar_floor;
         let sources = pool.counts;
@@ -359,7 +378,7 @@ impl<G: SocialGraph> Engine<G> {
         }
         let snapshot = Arc::new(Snapshot {
             session: req.session,
-            version: req.state.version.clone(),
+            version: req.state.version().to_owned(),
             generation: req.generation,
             fresh_mark,
             similar_floor,
@@ -377,7 +396,7 @@ impl<G: SocialGraph> Engine<G> {
     fn merge_added(
         &self,
         req: &RequestContext<'_>,
-        served: &HashSet<u64>,
+        served: &HashSet<PostId>,
         cached: &Snapshot,
     ) -> Result<Arc<Snapshot>> {
         let (fresh_mark, added): (usize, Vec<FreshPost>) = {
@@ -385,11 +404,12 @@ impl<G: SocialGraph> Engine<G> {
             (buffer.len(), buffer.since(cached.fresh_mark).to_vec())
         };
         let trending = self.trending.snapshot(req.now, &self.config);
-        let ctx = self.context(req, served, &trending)?;
-        let listed: HashSet<&str> = cached.items.iter().map(|it| it.post.as_str()).collect();
+        let catalog = self.read_catalog();
+        let ctx = self.context(req, served, &trending, &catalog)?;
+        let listed: HashSet<PostId> = cached.items.iter().map(|it| it.post).collect();
         let added: Vec<FreshPost> = added
             .into_iter()
-            .filter(|p| !listed.contains(p.id.as_str()))
+            .filter(|p| !listed.contains(&p.id))
             .collect();
         let mut pool = Pool::default();
         fresh::propose_added(&ctx, &mut pool, &added, cached.similar_floor);
@@ -426,28 +446,34 @@ impl<G: SocialGraph> Engine<G> {
     fn context<'a>(
         &'a self,
         req: &'a RequestContext<'a>,
-        served: &'a HashSet<u64>,
+        served: &'a HashSet<PostId>,
         trending: &'a TrendingSnapshot,
+        catalog: &'a Catalog,
     ) -> Result<Context<'a>> {
         let state = req.state;
-        let user_vector = self.user_vector_in(state, req.user, &req.facts.interactions)?;
+        let user_vector = self.user_vector_in(state, req.user, req.facts.interactions)?;
+        // Author affinity counts interactions with live posts only: a deleted post's author is
+        // not located the same way on every replica (a long-running one still has it in its
+        // fresh buffer, one that started after the delete never saw it).
         let mut author_interactions: HashMap<UserId, usize> = HashMap::new();
-        for i in &req.facts.interactions {
-            if let Some(found) = locate(state, &self.graph, &i.post) {
-                *author_interactions
-                    .entry(found.author.into_owned())
-                    .or_default() += 1;
+        for i in req.facts.interactions {
+            if req.tombstones.contains(i.post) {
+                continue;
+            }
+            if let Some(found) = locate(state, catalog, i.post) {
+                *author_interactions.entry(found.author).or_default() += 1;
             }
         }
         Ok(Context {
             state,
-            graph: &self.graph,
+            catalog,
             config: &self.config,
             user_vector,
-            followees: self.graph.followees(req.user).into_iter().collect(),
+            followees: &req.facts.followees,
+            interactions: req.facts.interactions,
             trending,
             trending_decay: trending.decay_to(req.now),
-            admission: req.admission(&self.graph, served),
+            admission: req.admission(served),
             author_interactions,
         })
     }
@@ -461,7 +487,7 @@ impl<G: SocialGraph> Engine<G> {
                     &c,
                     now,
                     &self.config,
-                    &ctx.followees,
+                    ctx.followees,
                     &ctx.author_interactions,
                 ),
                 post: c.post,
@@ -480,7 +506,7 @@ impl<G: SocialGraph> Engine<G> {
         });
         diversify(
             ranked,
-            |it| it.author.as_str(),
+            |it| it.author,
             self.config.max_per_author,
             self.config.diversity_window,
         )
@@ -497,10 +523,9 @@ impl<G: SocialGraph> Engine<G> {
                 .iter()
                 .enumerate()
                 .filter(|(_, it)| {
-                    it.reasons.contains(&Reason::Fresh)
-                        && ctx.admission.admits(&it.post, &it.author)
+                    it.reasons.contains(&Reason::Fresh) && ctx.admission.admits(it.post, it.author)
                 })
-                .map(|(i, it)| (buffer.get(&it.post).map_or(i64::MIN, |p| p.created_at), i))
+                .map(|(i, it)| (buffer.get(it.post).map_or(i64::MIN, |p| p.created_at), i))
                 .collect()
         };
         if slot.len() <= quota {
@@ -519,12 +544,13 @@ impl<G: SocialGraph> Engine<G> {
     }
 
     /// `user`'s vector under `state`: a vector folded in for this version, else the model's
-    /// row (unless the user interacted since the engine started), else a fold-in of their
-    /// interactions with model items, else `None` (cold start, and always without a model).
+    /// row (unless the user's interactions changed since the engine started), else a fold-in
+    /// of their `interactions` with model items (cached for this version), else `None` (cold
+    /// start, and always without a model).
     pub(crate) fn user_vector_in(
         &self,
         state: &ModelState,
-        user: &str,
+        user: UserId,
         interactions: &[Interaction],
     ) -> Result<Option<Array1<f32>>> {
         if let Some(v) = state.cached_user_vector(user) {
@@ -534,7 +560,7 @@ impl<G: SocialGraph> Engine<G> {
             .active
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .contains(user);
+            .contains(&user);
         let model_row = || state.model_user_vector(user).map(|v| v.to_owned());
         if !active && let Some(v) = model_row() {
             return Ok(Some(v));
@@ -542,7 +568,7 @@ impl<G: SocialGraph> Engine<G> {
         let (items, weights): (Vec<u32>, Vec<f32>) = interactions
             .iter()
             .filter_map(|i| {
-                let item = *state.item_index.get(&i.post)?;
+                let item = state.item(i.post)?;
                 Some((item, self.config.weights.of(i.kind)))
             })
             .unzip();
@@ -554,17 +580,18 @@ impl<G: SocialGraph> Engine<G> {
         Ok(Some(v))
     }
 
-    /// The vector the engine ranks `user`'s feed with under the current model (`None` for a
-    /// cold-start user, and for everyone without a model): for debugging and tests.
+    /// The vector the engine ranks `user`'s feed with under the current model, given their
+    /// context (`None` for a cold-start user, and for everyone without a model): for
+    /// debugging and tests. Like [`feed`](Self::feed), it folds in (and caches) the vector of
+    /// a user whose interactions changed.
     ///
     /// # Errors
     ///
     /// Fold-in errors ([`Error::Model`]).
-    pub fn user_vector(&self, user: &str) -> Result<Option<Vec<f32>>> {
+    pub fn user_vector(&self, user: UserId, ctx: &UserContext) -> Result<Option<Vec<f32>>> {
         let state = self.state.load_full();
-        let interactions = self.graph.interactions(user);
         Ok(self
-            .user_vector_in(&state, user, &interactions)?
+            .user_vector_in(&state, user, &ctx.interactions)?
             .map(|v| v.to_vec()))
     }
 }

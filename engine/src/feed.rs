@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::graph::{PostId, UserId};
+use crate::ids::{PostId, UserId};
 
 /// A request for one page of a user's feed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::cursor::id_hash;
-use crate::graph::{PostId, SocialGraph, UserId};
+use crate::ids::{PostId, UserId};
 use crate::live::Tombstones;
 
 /// Why a candidate was turned away.
@@ -22,36 +21,36 @@ pub(crate) enum Rejection {
     Served,
 }
 
-/// The filters of one request.
+/// The filters of one request: every set is built once per request (the user's from their
+/// [`UserContext`](crate::UserContext)), so a verdict is a few hash lookups.
 pub(crate) struct Admission<'a> {
-    pub user: &'a str,
-    pub graph: &'a dyn SocialGraph,
+    pub user: UserId,
     pub hidden: &'a HashSet<UserId>,
-    pub interacted: &'a HashSet<PostId>,
-    pub served: &'a HashSet<u64>,
+    /// Posts the user interacted with or saw.
+    pub excluded: &'a HashSet<PostId>,
+    pub served: &'a HashSet<PostId>,
     pub tombstones: &'a Tombstones,
 }
 
 impl Admission<'_> {
-    /// The first filter that rejects `post` by `author`, if any. The cheap in-memory checks
-    /// run first; `has_seen` asks the graph last.
-    pub(crate) fn verdict(&self, post: &str, author: &str) -> Option<Rejection> {
+    /// The first filter that rejects `post` by `author`, if any.
+    pub(crate) fn verdict(&self, post: PostId, author: UserId) -> Option<Rejection> {
         if self.tombstones.contains(post) {
             Some(Rejection::Deleted)
         } else if author == self.user {
             Some(Rejection::Own)
-        } else if self.hidden.contains(author) {
+        } else if self.hidden.contains(&author) {
             Some(Rejection::Hidden)
-        } else if self.served.contains(&id_hash(post)) {
+        } else if self.served.contains(&post) {
             Some(Rejection::Served)
-        } else if self.interacted.contains(post) || self.graph.has_seen(self.user, post) {
+        } else if self.excluded.contains(&post) {
             Some(Rejection::Seen)
         } else {
             None
         }
     }
 
-    pub(crate) fn admits(&self, post: &str, author: &str) -> bool {
+    pub(crate) fn admits(&self, post: PostId, author: UserId) -> bool {
         self.verdict(post, author).is_none()
     }
 }
@@ -59,31 +58,47 @@ impl Admission<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{InMemoryGraph, InteractionKind};
+    use crate::context::{Interaction, InteractionKind, UserContext, UserFacts};
 
     #[test]
     fn each_filter_rejects_what_it_should_and_only_that() {
-        let graph = InMemoryGraph::new();
-        graph.mark_seen("me", "seen-post");
-        graph.interact("me", "liked-post", InteractionKind::Like);
+        let (me, troll, x) = (UserId(1), UserId(2), UserId(3));
+        let (seen, liked, gone, served, mine, p) = (
+            PostId(10),
+            PostId(11),
+            PostId(12),
+            PostId(13),
+            PostId(14),
+            PostId(15),
+        );
+        let ctx = UserContext {
+            followees: vec![],
+            hidden: vec![troll],
+            interactions: vec![Interaction {
+                post: liked,
+                kind: InteractionKind::Like,
+                at: 0,
+            }],
+            seen: vec![seen],
+        };
+        let facts = UserFacts::new(&ctx);
         let mut tombstones = Tombstones::default();
-        tombstones.insert("gone");
-        let served: HashSet<u64> = [id_hash("served-post")].into();
+        tombstones.insert(gone);
+        let served_set: HashSet<PostId> = [served].into();
         let a = Admission {
-            user: "me",
-            graph: &graph,
-            hidden: &["troll".to_owned()].into(),
-            interacted: &["liked-post".to_owned()].into(),
-            served: &served,
+            user: me,
+            hidden: &facts.hidden,
+            excluded: &facts.excluded,
+            served: &served_set,
             tombstones: &tombstones,
         };
-        assert_eq!(a.verdict("gone", "x"), Some(Rejection::Deleted));
-        assert_eq!(a.verdict("mine", "me"), Some(Rejection::Own));
-        assert_eq!(a.verdict("p", "troll"), Some(Rejection::Hidden));
-        assert_eq!(a.verdict("seen-post", "x"), Some(Rejection::Seen));
-        assert_eq!(a.verdict("liked-post", "x"), Some(Rejection::Seen));
-        assert_eq!(a.verdict("served-post", "x"), Some(Rejection::Served));
-        assert_eq!(a.verdict("p", "x"), None);
-        assert!(a.admits("p", "x"));
+        assert_eq!(a.verdict(gone, x), Some(Rejection::Deleted));
+        assert_eq!(a.verdict(mine, me), Some(Rejection::Own));
+        assert_eq!(a.verdict(p, troll), Some(Rejection::Hidden));
+        assert_eq!(a.verdict(seen, x), Some(Rejection::Seen));
+        assert_eq!(a.verdict(liked, x), Some(Rejection::Seen));
+        assert_eq!(a.verdict(served, x), Some(Rejection::Served));
+        assert_eq!(a.verdict(p, x), None);
+        assert!(a.admits(p, x));
     }
 }

@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::graph::{PostId, UserId};
+use crate::ids::{PostId, UserId};
 
 /// A post added since the model was trained, with a vector in one model's space.
 #[derive(Clone, Debug)]
@@ -30,14 +30,14 @@ pub(crate) struct FreshBuffer {
 impl FreshBuffer {
     /// Adds a post (a second add of the same id replaces the first).
     pub(crate) fn push(&mut self, post: FreshPost) {
-        let key = |p: &FreshPost, i: usize| (Reverse(p.created_at), p.id.clone(), i);
+        let key = |p: &FreshPost, i: usize| (Reverse(p.created_at), p.id, i);
         if let Some(&i) = self.by_id.get(&post.id) {
             self.by_time.remove(&key(&self.posts[i], i));
             self.by_time.insert(key(&post, i));
             self.posts[i] = post;
         } else {
             let i = self.posts.len();
-            self.by_id.insert(post.id.clone(), i);
+            self.by_id.insert(post.id, i);
             self.by_time.insert(key(&post, i));
             self.posts.push(post);
         }
@@ -55,15 +55,15 @@ impl FreshBuffer {
     }
 
     /// Whether a post with this id is in the buffer.
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        self.by_id.contains_key(id)
+    pub(crate) fn contains(&self, id: PostId) -> bool {
+        self.by_id.contains_key(&id)
     }
 
-    pub(crate) fn get(&self, id: &str) -> Option<&FreshPost> {
-        self.by_id.get(id).map(|&i| &self.posts[i])
+    pub(crate) fn get(&self, id: PostId) -> Option<&FreshPost> {
+        self.by_id.get(&id).map(|&i| &self.posts[i])
     }
 
-    pub(crate) fn vector(&self, id: &str) -> Option<&[f32]> {
+    pub(crate) fn vector(&self, id: PostId) -> Option<&[f32]> {
         self.get(id).and_then(|p| p.vector.as_deref())
     }
 
@@ -115,12 +115,12 @@ pub(crate) struct Tombstones {
 }
 
 impl Tombstones {
-    pub(crate) fn insert(&mut self, post: &str) {
-        self.posts.insert(post.to_owned());
+    pub(crate) fn insert(&mut self, post: PostId) {
+        self.posts.insert(post);
     }
 
-    pub(crate) fn contains(&self, post: &str) -> bool {
-        self.posts.contains(post)
+    pub(crate) fn contains(&self, post: PostId) -> bool {
+        self.posts.contains(&post)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &PostId> {
@@ -132,8 +132,8 @@ impl Tombstones {
     }
 
     /// Keeps the tombstones of the posts `keep` accepts.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.posts.retain(|p| keep(p));
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(PostId) -> bool) {
+        self.posts.retain(|p| keep(*p));
     }
 }
 
@@ -144,42 +144,33 @@ mod tests {
     #[test]
     fn fresh_search_is_exact_and_filtered() {
         let mut b = FreshBuffer::default();
-        for (id, v, at) in [
-            ("p", [1.0, 0.0], 5),
-            ("q", [0.0, 1.0], 9),
-            ("r", [2.0, 0.0], 7),
-        ] {
+        let (p, q, r) = (PostId(1), PostId(2), PostId(3));
+        for (id, v, at) in [(p, [1.0, 0.0], 5), (q, [0.0, 1.0], 9), (r, [2.0, 0.0], 7)] {
             b.push(FreshPost {
-                id: id.into(),
-                author: "x".into(),
+                id,
+                author: UserId(9),
                 created_at: at,
                 vector: Some(v.to_vec()),
             });
         }
-        let found: Vec<&str> = b
-            .search(&[1.0, 0.1], 2, |p| p.id != "p")
+        let found: Vec<PostId> = b
+            .search(&[1.0, 0.1], 2, |x| x.id != p)
             .iter()
-            .map(|(p, _)| p.id.as_str())
+            .map(|(x, _)| x.id)
             .collect();
-        assert_eq!(found, vec!["r", "q"]);
-        let newest: Vec<&str> = b
-            .newest(2, |_| true)
-            .iter()
-            .map(|p| p.id.as_str())
-            .collect();
-        assert_eq!(newest, vec!["q", "r"]);
+        assert_eq!(found, vec![r, q]);
+        let newest: Vec<PostId> = b.newest(2, |_| true).iter().map(|x| x.id).collect();
+        assert_eq!(newest, vec![q, r]);
         // A replacement moves in the time order.
         b.push(FreshPost {
-            id: "q".into(),
-            author: "x".into(),
+            id: q,
+            author: UserId(9),
             created_at: 1,
             vector: None,
         });
-        let newest: Vec<&str> = b
-            .newest(5, |p| p.id != "p")
-            .iter()
-            .map(|p| p.id.as_str())
-            .collect();
-        assert_eq!(newest, vec!["r", "q"]);
+        let newest: Vec<PostId> = b.newest(5, |x| x.id != p).iter().map(|x| x.id).collect();
+        assert_eq!(newest, vec![r, q]);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.since(2).len(), 1);
     }
 }

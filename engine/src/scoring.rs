@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::candidates::Candidate;
 use crate::config::FeedConfig;
-use crate::graph::UserId;
+use crate::ids::UserId;
 
 /// `2^(-age / half_life)`, 1 for posts from the future (clock skew).
 pub(crate) fn freshness(created_at: i64, now: i64, config: &FeedConfig) -> f32 {
@@ -41,10 +41,12 @@ mod tests {
     use super::*;
     use crate::feed::Reason;
 
-    fn candidate(author: &str, created_at: i64, model: f32, trending: f32) -> Candidate {
+    use crate::ids::PostId;
+
+    fn candidate(author: UserId, created_at: i64, model: f32, trending: f32) -> Candidate {
         Candidate {
-            post: "p".into(),
-            author: author.into(),
+            post: PostId(1),
+            author,
             created_at,
             model,
             trending,
@@ -66,9 +68,10 @@ mod tests {
     fn the_score_is_the_documented_blend() {
         let config = FeedConfig::default();
         let day = 24 * 3600;
-        let c = candidate("a", 0, 0.8, 1.0);
-        let followees: HashSet<UserId> = ["a".to_owned()].into();
-        let counts: HashMap<UserId, usize> = [("a".to_owned(), 2)].into();
+        let a = UserId(7);
+        let c = candidate(a, 0, 0.8, 1.0);
+        let followees: HashSet<UserId> = [a].into();
+        let counts: HashMap<UserId, usize> = [(a, 2)].into();
         // 1.0·0.8 + 0.3·0.5 + 0.3·(0.5 + 0.5·0.5) + 0.2·0.5
         let expected = 0.8 + 0.15 + 0.3 * 0.75 + 0.1;
         let got = score(&c, day, &config, &followees, &counts);

@@ -1,8 +1,14 @@
-//! [`ModelState`]: one loaded model version and everything derived from it at load time.
+//! [`ModelState`]: one loaded model version ([`Model`]) and what is derived from it and the
+//! catalog.
 //!
-//! A state is immutable except for two per-version caches (folded-in user vectors and the
-//! vectors of posts added since the model was trained), so a request that loaded it keeps a
-//! consistent view of one model version even while a newer one is swapped in.
+//! A [`Model`] is what the artifact says (ids, factors, the index, popularity, the content
+//! encoder) and never changes. A state adds the metadata of the model's items read from the
+//! catalog when the state is built (authors, creation times, the posts of each author, the
+//! topics' mean vectors) and two per-version caches (folded-in user vectors and the vectors
+//! of posts added since the model was trained). A request that loaded a state keeps a
+//! consistent view of one model version even while a newer one is swapped in. When the
+//! catalog is reloaded under a served model, a new state is derived from the same `Model`
+//! (shared, not copied) and swapped in like a new version.
 //!
 //! Before the first model is published the engine serves from an empty state
 //! ([`ModelState::without_model`]): no items, no users, no index, version `""`. Every lookup
@@ -19,25 +25,27 @@ use models::artifact::Artifact;
 use models::content::ContentEncoder;
 use ndarray::{Array1, Array2, ArrayView1};
 
+use crate::catalog::Catalog;
 use crate::config::FeedConfig;
+use crate::context::PostMeta;
 use crate::error::Result;
-use crate::graph::{PostMeta, SocialGraph, UserId};
+use crate::ids::{PostId, UserId, parse_raw_ids};
 use crate::live::FreshBuffer;
 
-/// Author and creation time of a model item, read from the graph at load time.
-#[derive(Clone, Debug)]
-pub(crate) struct ItemMeta {
-    pub author: UserId,
-    pub created_at: i64,
-}
+/// The id held by [`Model::item_ids`] for an item whose raw id is not an integer (such an
+/// item is in no map, has no metadata and is never proposed).
+const UNNAMED: PostId = PostId(i64::MIN);
 
-/// One model version, ready to serve.
+/// One published model version, as loaded from its artifact.
 #[derive(Debug)]
-pub(crate) struct ModelState {
+pub(crate) struct Model {
     pub version: String,
-    pub user_index: HashMap<String, u32>,
-    pub item_ids: Vec<String>,
-    pub item_index: HashMap<String, u32>,
+    /// Users by id (raw ids that are not integers are left out).
+    pub user_index: HashMap<UserId, u32>,
+    /// The id of each item ([`UNNAMED`] for a raw id that is not an integer).
+    pub item_ids: Vec<PostId>,
+    /// Items by id (raw ids that are not integers are left out).
+    pub item_index: HashMap<PostId, u32>,
     pub user_factors: Array2<f32>,
     /// `YᵀY` of the item factors, for fold-in.
     pub gram: Array2<f32>,
@@ -47,28 +55,16 @@ pub(crate) struct ModelState {
     pub index: Option<AnnIndex>,
     /// `ef` of every HNSW search.
     pub ef_search: usize,
-    /// Model items by descending training popularity (ties by lower index).
+    /// Named model items by descending training popularity (ties by lower index).
     pub popular_order: Vec<u32>,
-    /// Per item, its author and creation time (`None` when the graph does not know the post).
-    pub item_meta: Vec<Option<ItemMeta>>,
-    /// Model items of each author, ascending.
-    pub items_by_author: HashMap<UserId, Vec<u32>>,
-    /// Mean item vector of each topic.
-    pub topic_means: HashMap<String, Array1<f32>>,
     /// The artifact's content encoder (a new post's vector from its topics and text), if it
     /// has one; the loader checked that its factors are the model's.
     pub content_encoder: Option<ContentEncoder>,
-    /// Folded-in vectors of users who interacted since the engine started (or who are unknown
-    /// to the model), keyed by user; bounded like the candidate-list cache (an evicted vector
-    /// is folded in again when needed).
-    pub user_vectors: moka::sync::Cache<UserId, Arc<Array1<f32>>>,
-    /// Posts added since the model was trained, with vectors in this model's space.
-    pub fresh: RwLock<FreshBuffer>,
 }
 
-impl ModelState {
-    /// Derives the serving state from an artifact, reading each item's metadata from `graph`.
-    pub(crate) fn new(artifact: Artifact, graph: &dyn SocialGraph, config: &FeedConfig) -> Self {
+impl Model {
+    /// Derives the model from an artifact, parsing its raw ids once.
+    pub(crate) fn from_artifact(artifact: Artifact, config: &FeedConfig) -> Self {
         let Artifact {
             manifest,
             user_ids,
@@ -82,63 +78,38 @@ impl ModelState {
         } = artifact;
         // The index keeps its own copy of the item vectors; the artifact's copy is dropped here.
         drop(item_factors);
-        let items = index.items();
-        let f = items.ncols();
-        let user_index = user_ids
-            .into_iter()
-            .enumerate()
-            .map(|(i, id)| (id, i as u32))
-            .collect();
-        let item_index: HashMap<String, u32> = item_ids
+        let (users, skipped_users) = parse_raw_ids::<UserId>(&user_ids);
+        let (items, skipped_items) = parse_raw_ids::<PostId>(&item_ids);
+        drop((user_ids, item_ids));
+        if skipped_users + skipped_items > 0 {
+            tracing::warn!(
+                version = manifest.version,
+                users = skipped_users,
+                items = skipped_items,
+                "model ids that are not integers left out (no request can name them)"
+            );
+        }
+        let user_index = users
             .iter()
             .enumerate()
-            .map(|(i, id)| (id.clone(), i as u32))
+            .filter_map(|(i, id)| Some(((*id)?, i as u32)))
             .collect();
-        let mut popular_order: Vec<u32> = (0..item_ids.len() as u32).collect();
+        let item_index: HashMap<PostId, u32> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| Some(((*id)?, i as u32)))
+            .collect();
+        let item_ids: Vec<PostId> = items.into_iter().map(|id| id.unwrap_or(UNNAMED)).collect();
+        let mut popular_order: Vec<u32> = (0..item_ids.len() as u32)
+            .filter(|&i| item_ids[i as usize] != UNNAMED)
+            .collect();
         popular_order.sort_by(|&a, &b| {
             popularity[b as usize]
                 .cmp(&popularity[a as usize])
                 .then(a.cmp(&b))
         });
-        let mut item_meta = Vec::with_capacity(item_ids.len());
-        let mut items_by_author: HashMap<UserId, Vec<u32>> = HashMap::new();
-        let mut topic_sums: HashMap<String, (Array1<f32>, usize)> = HashMap::new();
-        for (i, id) in item_ids.iter().enumerate() {
-            let meta = graph.post_meta(id).filter(|m| !m.deleted);
-            if let Some(PostMeta {
-                author,
-                created_at,
-                topics,
-                ..
-            }) = meta
-            {
-                for topic in topics {
-                    let entry = topic_sums
-                        .entry(topic)
-                        .or_insert_with(|| (Array1::zeros(f), 0));
-                    entry.0 += &items.row(i);
-                    entry.1 += 1;
-                }
-                items_by_author
-                    .entry(author.clone())
-                    .or_default()
-                    .push(i as u32);
-                item_meta.push(Some(ItemMeta { author, created_at }));
-            } else {
-                item_meta.push(None);
-            }
-        }
-        let topic_means = topic_sums
-            .into_iter()
-            .map(|(t, (sum, n))| (t, sum / n as f32))
-            .collect();
-        let gram = gram(items);
+        let gram = gram(index.items());
         let ef_search = config.ef_search.unwrap_or(index.config().ef_search);
-        tracing::info!(
-            version = manifest.version,
-            items = item_ids.len(),
-            "engine model state ready"
-        );
         Self {
             version: manifest.version,
             user_index,
@@ -151,18 +122,12 @@ impl ModelState {
             index: Some(index),
             ef_search,
             popular_order,
-            item_meta,
-            items_by_author,
-            topic_means,
             content_encoder,
-            user_vectors: moka::sync::Cache::new(config.cache_capacity),
-            fresh: RwLock::new(FreshBuffer::default()),
         }
     }
 
-    /// The serving state before any model is published: version `""` and nothing in it but
-    /// the (empty) fresh buffer and user-vector cache.
-    pub(crate) fn without_model(config: &FeedConfig) -> Self {
+    /// No model: version `""`, no users, no items.
+    pub(crate) fn empty() -> Self {
         Self {
             version: String::new(),
             user_index: HashMap::new(),
@@ -175,18 +140,8 @@ impl ModelState {
             index: None,
             ef_search: 0,
             popular_order: Vec::new(),
-            item_meta: Vec::new(),
-            items_by_author: HashMap::new(),
-            topic_means: HashMap::new(),
             content_encoder: None,
-            user_vectors: moka::sync::Cache::new(config.cache_capacity),
-            fresh: RwLock::new(FreshBuffer::default()),
         }
-    }
-
-    /// Whether this state serves a published model.
-    pub(crate) fn has_model(&self) -> bool {
-        self.index.is_some()
     }
 
     /// The item factors (`items x factors`; `0 x 0` without a model).
@@ -195,6 +150,121 @@ impl ModelState {
             Some(index) => index.items(),
             None => ndarray::ArrayView2::from_shape((0, 0), &[]).expect("an empty shape"),
         }
+    }
+}
+
+/// Author and creation time of a model item, read from the catalog when the state was built.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ItemMeta {
+    pub author: UserId,
+    pub created_at: i64,
+}
+
+/// Folded-in user vectors of one model version.
+pub(crate) type UserVectors = moka::sync::Cache<UserId, Arc<Array1<f32>>>;
+
+/// One model version, ready to serve.
+#[derive(Debug)]
+pub(crate) struct ModelState {
+    pub model: Arc<Model>,
+    /// Per item, its author and creation time (`None` when the catalog did not hold the post
+    /// when the state was built; such an item is located through the catalog instead).
+    pub item_meta: Vec<Option<ItemMeta>>,
+    /// Model items of each author, ascending.
+    pub items_by_author: HashMap<UserId, Vec<u32>>,
+    /// Mean item vector of each topic.
+    pub topic_means: HashMap<String, Array1<f32>>,
+    /// Folded-in vectors of users who interacted since the engine started (or who are unknown
+    /// to the model), keyed by user; bounded like the candidate-list cache (an evicted vector
+    /// is folded in again when needed).
+    pub user_vectors: UserVectors,
+    /// Posts added since the model was trained, with vectors in this model's space.
+    pub fresh: RwLock<FreshBuffer>,
+}
+
+impl ModelState {
+    /// Derives the serving state of `model`, reading each item's metadata from `catalog`.
+    /// `user_vectors` is a new cache for a new model, or the cache of a state of the same
+    /// model (its vectors are still right).
+    pub(crate) fn new(model: Arc<Model>, catalog: &Catalog, user_vectors: UserVectors) -> Self {
+        let items = model.items();
+        let f = items.ncols();
+        let mut item_meta = Vec::with_capacity(model.item_ids.len());
+        let mut items_by_author: HashMap<UserId, Vec<u32>> = HashMap::new();
+        let mut topic_sums: HashMap<u32, (Array1<f32>, usize)> = HashMap::new();
+        for (i, &id) in model.item_ids.iter().enumerate() {
+            let post = (id != UNNAMED).then(|| catalog.get(id)).flatten();
+            let Some(post) = post else {
+                item_meta.push(None);
+                continue;
+            };
+            for &topic in catalog.topic_ids(post) {
+                let entry = topic_sums
+                    .entry(topic)
+                    .or_insert_with(|| (Array1::zeros(f), 0));
+                entry.0 += &items.row(i);
+                entry.1 += 1;
+            }
+            items_by_author
+                .entry(post.author)
+                .or_default()
+                .push(i as u32);
+            item_meta.push(Some(ItemMeta {
+                author: post.author,
+                created_at: post.created_at,
+            }));
+        }
+        let topic_means = topic_sums
+            .into_iter()
+            .map(|(t, (sum, n))| (catalog.topic_name(t).to_owned(), sum / n as f32))
+            .collect();
+        let described = item_meta.iter().filter(|m| m.is_some()).count();
+        tracing::info!(
+            version = model.version,
+            items = model.item_ids.len(),
+            in_catalog = described,
+            "engine model state ready"
+        );
+        Self {
+            model,
+            item_meta,
+            items_by_author,
+            topic_means,
+            user_vectors,
+            fresh: RwLock::new(FreshBuffer::default()),
+        }
+    }
+
+    /// The serving state before any model is published: version `""` and nothing in it but
+    /// the (empty) fresh buffer and user-vector cache.
+    pub(crate) fn without_model(config: &FeedConfig) -> Self {
+        Self {
+            model: Arc::new(Model::empty()),
+            item_meta: Vec::new(),
+            items_by_author: HashMap::new(),
+            topic_means: HashMap::new(),
+            user_vectors: UserVectors::new(config.cache_capacity),
+            fresh: RwLock::new(FreshBuffer::default()),
+        }
+    }
+
+    pub(crate) fn version(&self) -> &str {
+        &self.model.version
+    }
+
+    /// Whether this state serves a published model.
+    pub(crate) fn has_model(&self) -> bool {
+        self.model.index.is_some()
+    }
+
+    /// The model item of `post`, if the model knows it.
+    pub(crate) fn item(&self, post: PostId) -> Option<u32> {
+        self.model.item_index.get(&post).copied()
+    }
+
+    /// The item factors (`items x factors`; `0 x 0` without a model).
+    pub(crate) fn items(&self) -> ndarray::ArrayView2<'_, f32> {
+        self.model.items()
     }
 
     /// The vector of a new post: the mean of its author's item vectors, else the mean of its
@@ -231,35 +301,37 @@ impl ModelState {
     ///
     /// Fold-in errors from [`models::als::fold_in`].
     pub(crate) fn fold_in(&self, items: &[u32], weights: &[f32]) -> Result<Array1<f32>> {
+        let m = &self.model;
         Ok(fold_in(
             self.items(),
-            self.gram.view(),
-            self.regularization,
-            self.alpha,
+            m.gram.view(),
+            m.regularization,
+            m.alpha,
             items,
             weights,
         )?)
     }
 
     /// The model's vector of `user`, if the model knows them.
-    pub(crate) fn model_user_vector(&self, user: &str) -> Option<ArrayView1<'_, f32>> {
-        self.user_index
-            .get(user)
-            .map(|&u| self.user_factors.row(u as usize))
+    pub(crate) fn model_user_vector(&self, user: UserId) -> Option<ArrayView1<'_, f32>> {
+        self.model
+            .user_index
+            .get(&user)
+            .map(|&u| self.model.user_factors.row(u as usize))
     }
 
     /// A cached folded-in vector of `user` for this version.
-    pub(crate) fn cached_user_vector(&self, user: &str) -> Option<Array1<f32>> {
-        self.user_vectors.get(user).map(|v| (*v).clone())
+    pub(crate) fn cached_user_vector(&self, user: UserId) -> Option<Array1<f32>> {
+        self.user_vectors.get(&user).map(|v| (*v).clone())
     }
 
     /// Forgets the cached folded-in vector of `user`.
-    pub(crate) fn forget_user_vector(&self, user: &str) {
-        self.user_vectors.invalidate(user);
+    pub(crate) fn forget_user_vector(&self, user: UserId) {
+        self.user_vectors.invalidate(&user);
     }
 
     /// Caches a folded-in vector of `user` for this version.
-    pub(crate) fn cache_user_vector(&self, user: &str, vector: Array1<f32>) {
-        self.user_vectors.insert(user.to_owned(), Arc::new(vector));
+    pub(crate) fn cache_user_vector(&self, user: UserId, vector: Array1<f32>) {
+        self.user_vectors.insert(user, Arc::new(vector));
     }
 }

@@ -1,9 +1,11 @@
 //! Hot swap: replacing the served model atomically, by hand or from a background reloader.
 //!
-//! The new model's state (maps, Gram matrix, author and topic vectors, the fresh buffer in its
-//! space) is derived before the swap, while the old model keeps serving; the swap itself is one
-//! `ArcSwap::swap`. A request loads the state once, so it finishes on the model it started
-//! with however many swaps happen meanwhile.
+//! The new model's state (maps, Gram matrix, item metadata from the catalog, author and topic
+//! vectors, the fresh buffer in its space) is derived before the swap, while the old model
+//! keeps serving; the swap itself is one `ArcSwap::swap`. A request loads the state once, so it
+//! finishes on the model it started with however many swaps happen meanwhile. When the
+//! catalog is reloaded under a served model, the same path installs a state derived again
+//! from the same model.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -13,33 +15,84 @@ use std::time::Duration;
 
 use models::artifact::{Artifact, current_version};
 
+use crate::context::PostMeta;
 use crate::engine::{Engine, lock};
 use crate::error::Result;
-use crate::graph::{PostMeta, SocialGraph};
 use crate::live::FreshPost;
-use crate::state::ModelState;
+use crate::state::{Model, ModelState, UserVectors};
 
-impl<G: SocialGraph> Engine<G> {
+impl Engine {
     /// Swaps in a new model and returns the version it replaced (`""` when it is the first
     /// model of an engine built [`without_model`](Self::without_model)).
     ///
-    /// The new state is derived before the swap (requests keep being served by the old one);
-    /// requests in flight finish on the model they started with. Posts added since the engine
-    /// started that the new model does not know stay candidates, with vectors recomputed in
-    /// the new model's space; trending engagement carries over, and so do tombstones, except
-    /// those of posts that neither the new model nor the one it replaces knows (nothing can
-    /// serve those any more: the graph has them deleted), so tombstones do not pile up.
+    /// The new state is derived before the swap (requests keep being served by the old one),
+    /// its item metadata read from the catalog; requests in flight finish on the model they
+    /// started with. Posts added since the engine started that the new model does not know
+    /// stay candidates, with vectors recomputed in the new model's space; trending engagement
+    /// carries over, and so do tombstones, except those of posts that neither the new model
+    /// nor the one it replaces knows (nothing can serve those any more: they left the
+    /// catalog), so tombstones do not pile up. Every cached ranked list is ranked again.
     pub fn swap(&self, artifact: Artifact) -> String {
-        let new = Arc::new(ModelState::new(artifact, &self.graph, &self.config));
+        let model = Arc::new(Model::from_artifact(artifact, &self.config));
+        let new = {
+            let catalog = self.read_catalog();
+            ModelState::new(
+                model,
+                &catalog,
+                UserVectors::new(self.config.cache_capacity),
+            )
+        };
+        let version = new.version().to_owned();
+        let old = self.install(new, |_| true).unwrap_or_default();
+        tracing::info!(from = old, to = version, "swapped model");
+        old
+    }
+
+    /// Derives the served model's state from the catalog again and installs it (after the
+    /// catalog was loaded or replaced under the model). A no-op without a model.
+    pub(crate) fn rederive(&self) {
+        loop {
+            let current = self.state.load_full();
+            if !current.has_model() {
+                return;
+            }
+            let new = {
+                let catalog = self.read_catalog();
+                // The same model: its folded-in vectors are still right.
+                ModelState::new(
+                    Arc::clone(&current.model),
+                    &catalog,
+                    current.user_vectors.clone(),
+                )
+            };
+            let model = Arc::clone(&new.model);
+            // A swap that came meanwhile may have read the catalog before it changed: derive
+            // its state again.
+            if self
+                .install(new, |served| Arc::ptr_eq(&served.model, &model))
+                .is_some()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Fills `new`'s fresh buffer with the added posts it does not know and swaps it in, if
+    /// `still` accepts the state being served once the added posts are locked; returns the
+    /// version it replaced (`None` if `still` refused).
+    fn install(&self, new: ModelState, still: impl Fn(&ModelState) -> bool) -> Option<String> {
+        let new = Arc::new(new);
         let mut added = lock(&self.added);
-        added.retain(|id, _| !new.item_index.contains_key(id));
+        if !still(&self.state.load()) {
+            return None;
+        }
+        added.retain(|id, _| new.item(*id).is_none());
         {
             let mut fresh = new.fresh.write().unwrap_or_else(|e| e.into_inner());
             for meta in added.values() {
                 fresh.push(fresh_post(&new, meta));
             }
         }
-        let version = new.version.clone();
         let old = self.state.swap(Arc::clone(&new));
         self.generation.fetch_add(1, Ordering::SeqCst);
         {
@@ -50,14 +103,11 @@ impl<G: SocialGraph> Engine<G> {
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .retain(|post| {
-                    new.item_index.contains_key(post)
-                        || old.item_index.contains_key(post)
-                        || fresh.contains(post)
+                    new.item(post).is_some() || old.item(post).is_some() || fresh.contains(post)
                 });
         }
         drop(added);
-        tracing::info!(from = old.version, to = version, "swapped model");
-        old.version.clone()
+        Some(old.version().to_owned())
     }
 
     /// Loads and swaps in the current version published under `models_dir` if it differs
@@ -73,7 +123,7 @@ impl<G: SocialGraph> Engine<G> {
         let Some(current) = current_version(models_dir)? else {
             return Ok(None);
         };
-        if current == self.state.load().version {
+        if current == self.state.load().version() {
             return Ok(None);
         }
         let artifact = Artifact::load_current(models_dir)?;
@@ -81,9 +131,7 @@ impl<G: SocialGraph> Engine<G> {
         self.swap(artifact);
         Ok(Some(version))
     }
-}
 
-impl<G: SocialGraph + 'static> Engine<G> {
     /// Starts a background thread that calls [`reload_if_changed`](Self::reload_if_changed)
     /// every `interval` (load errors are logged and the old model keeps serving) until the
     /// returned [`Reloader`] is dropped.
@@ -130,13 +178,14 @@ impl Drop for Reloader {
 /// its author's item vectors, else the mean of its topics' mean vectors, else none.
 pub(crate) fn fresh_post(state: &ModelState, meta: &PostMeta) -> FreshPost {
     let vector = state
+        .model
         .content_encoder
         .as_ref()
         .and_then(|encoder| encoder.encode(&meta.topics, &meta.text))
         .or_else(|| state.new_post_vector(meta).map(|v| v.to_vec()));
     FreshPost {
-        id: meta.id.clone(),
-        author: meta.author.clone(),
+        id: meta.id,
+        author: meta.author,
         created_at: meta.created_at,
         vector,
     }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 
 use crate::config::FeedConfig;
-use crate::graph::PostId;
+use crate::ids::PostId;
 
 /// The engagement log.
 ///
@@ -33,8 +33,8 @@ pub(crate) struct Trending {
 }
 
 impl Trending {
-    pub(crate) fn record(&mut self, post: &str, at: i64, weight: f32) {
-        self.events.push_back((at, post.to_owned(), weight));
+    pub(crate) fn record(&mut self, post: PostId, at: i64, weight: f32) {
+        self.events.push_back((at, post, weight));
     }
 
     /// Drops events older than `window` before `now` (only those at the front: events arrive
@@ -56,18 +56,15 @@ impl Trending {
     ) -> Vec<(PostId, f32)> {
         let oldest = now.saturating_sub(window.as_secs() as i64);
         let half = half_life.as_secs_f64().max(1e-9);
-        let mut sums: HashMap<&str, f64> = HashMap::new();
+        let mut sums: HashMap<PostId, f64> = HashMap::new();
         for (t, post, w) in &self.events {
             if *t < oldest || *t > now {
                 continue;
             }
             let age = (now - t) as f64;
-            *sums.entry(post.as_str()).or_default() += f64::from(*w) * (-age / half).exp2();
+            *sums.entry(*post).or_default() += f64::from(*w) * (-age / half).exp2();
         }
-        let mut out: Vec<(PostId, f32)> = sums
-            .into_iter()
-            .map(|(p, s)| (p.to_owned(), s as f32))
-            .collect();
+        let mut out: Vec<(PostId, f32)> = sums.into_iter().map(|(p, s)| (p, s as f32)).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         out
     }
@@ -92,7 +89,7 @@ impl TrendingSnapshot {
         let by_post = ranked
             .iter()
             .enumerate()
-            .map(|(i, (p, _))| (p.clone(), i as u32))
+            .map(|(i, (p, _))| (*p, i as u32))
             .collect();
         Self {
             at,
@@ -110,9 +107,9 @@ impl TrendingSnapshot {
     }
 
     /// The score of `post` at `at` (0 when it is not trending).
-    pub(crate) fn score_at_build(&self, post: &str) -> f32 {
+    pub(crate) fn score_at_build(&self, post: PostId) -> f32 {
         self.by_post
-            .get(post)
+            .get(&post)
             .map_or(0.0, |&i| self.ranked[i as usize].1)
     }
 
@@ -144,13 +141,13 @@ struct Ranking {
 }
 
 impl Shared {
-    /// Ranks the log at `now` and publishes the result.
+    /// Ranks the log at `now` and publishes the result. The snapshot is published under
+    /// the log's lock, so that a [`TrendingBoard::reset`] is never undone by a ranking of
+    /// the log it cleared.
     fn rebuild(&self, now: i64, ranking: Ranking) -> Arc<TrendingSnapshot> {
-        let ranked = {
-            let mut log = crate::engine::lock(&self.log);
-            log.prune(now, ranking.window);
-            log.scores(now, ranking.window, ranking.half_life)
-        };
+        let mut log = crate::engine::lock(&self.log);
+        log.prune(now, ranking.window);
+        let ranked = log.scores(now, ranking.window, ranking.half_life);
         let fresh = Arc::new(TrendingSnapshot::new(now, ranking.half_life, ranked));
         self.snapshot.store(Some(Arc::clone(&fresh)));
         fresh
@@ -159,8 +156,15 @@ impl Shared {
 
 impl TrendingBoard {
     /// Counts an engagement of `weight` with `post` at `at`. O(1); seen by the next snapshot.
-    pub(crate) fn record(&self, post: &str, at: i64, weight: f32) {
+    pub(crate) fn record(&self, post: PostId, at: i64, weight: f32) {
         crate::engine::lock(&self.shared.log).record(post, at, weight);
+    }
+
+    /// Forgets every engagement and the shared snapshot: the next request ranks an empty log.
+    pub(crate) fn reset(&self) {
+        let mut log = crate::engine::lock(&self.shared.log);
+        log.events.clear();
+        self.shared.snapshot.store(None);
     }
 
     /// The snapshot for a request at `now`: the shared one while it is fresh (see
@@ -216,20 +220,23 @@ mod tests {
     use super::*;
 
     const H: u64 = 3600;
+    const A: PostId = PostId(1);
+    const B: PostId = PostId(2);
+    const OLD: PostId = PostId(3);
 
     #[test]
     fn trending_decays_and_forgets_old_events() {
         let mut t = Trending::default();
         let now = 100 * H as i64;
-        t.record("old", now - 50 * H as i64, 100.0); // outside a 48 h window
-        t.record("a", now - 6 * H as i64, 4.0); // one half-life ago: counts 2
-        t.record("b", now, 1.5);
-        t.record("b", now, 1.0);
+        t.record(OLD, now - 50 * H as i64, 100.0); // outside a 48 h window
+        t.record(A, now - 6 * H as i64, 4.0); // one half-life ago: counts 2
+        t.record(B, now, 1.5);
+        t.record(B, now, 1.0);
         let s = t.scores(now, Duration::from_secs(48 * H), Duration::from_secs(6 * H));
         assert_eq!(s.len(), 2);
-        assert_eq!(s[0].0, "b");
+        assert_eq!(s[0].0, B);
         assert!((s[0].1 - 2.5).abs() < 1e-6);
-        assert_eq!(s[1].0, "a");
+        assert_eq!(s[1].0, A);
         assert!((s[1].1 - 2.0).abs() < 1e-5);
         t.prune(now, Duration::from_secs(48 * H));
         assert_eq!(t.events.len(), 3);
@@ -247,16 +254,16 @@ mod tests {
         let board = TrendingBoard::default();
         let now = 100 * H as i64;
         let config = config(Duration::from_secs(3600));
-        board.record("a", now - 10, 1.0);
+        board.record(A, now - 10, 1.0);
         let first = board.snapshot(now, &config);
         assert_eq!(first.ranked.len(), 1);
         // An event recorded meanwhile waits for the next refresh...
-        board.record("b", now - 5, 3.0);
+        board.record(B, now - 5, 3.0);
         let same = board.snapshot(now + 1, &config);
         assert!(Arc::ptr_eq(&first, &same));
         // ...which a request far enough in time forces.
         let later = board.snapshot(now + 3601, &config);
-        assert_eq!(later.ranked[0].0, "b");
+        assert_eq!(later.ranked[0].0, B);
         assert_eq!(later.ranked.len(), 2);
         // A zero refresh ranks on every request (the behaviour before snapshots).
         let zero = self::config(Duration::ZERO);
@@ -271,9 +278,9 @@ mod tests {
         let now = 100 * H as i64;
         // Requests in the same second as the snapshot, which is stale after 1 ms.
         let config = config(Duration::from_millis(1));
-        board.record("a", now - 10, 1.0);
+        board.record(A, now - 10, 1.0);
         let first = board.snapshot(now, &config);
-        board.record("b", now - 5, 3.0);
+        board.record(B, now - 5, 3.0);
         std::thread::sleep(Duration::from_millis(5));
         let stale = board.snapshot(now, &config);
         assert!(Arc::ptr_eq(&first, &stale));
@@ -287,7 +294,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         };
         assert_eq!(next.at, now);
-        assert_eq!(next.ranked[0].0, "b");
+        assert_eq!(next.ranked[0].0, B);
         assert_eq!(next.ranked.len(), 2);
     }
 
@@ -296,18 +303,33 @@ mod tests {
         let board = TrendingBoard::default();
         let now = 100 * H as i64;
         let config = config(Duration::from_secs(3600));
-        board.record("a", now - 6 * H as i64, 4.0);
-        board.record("b", now - 100, 1.0);
+        board.record(A, now - 6 * H as i64, 4.0);
+        board.record(B, now - 100, 1.0);
         let s = board.snapshot(now, &config);
         let later = now + 1800;
         let mut log = Trending::default();
-        log.record("a", now - 6 * H as i64, 4.0);
-        log.record("b", now - 100, 1.0);
+        log.record(A, now - 6 * H as i64, 4.0);
+        log.record(B, now - 100, 1.0);
         let want = log.scores(later, config.trending_window, config.trending_half_life);
         for (post, score) in want {
-            let got = s.score_at_build(&post) * s.decay_to(later);
+            let got = s.score_at_build(post) * s.decay_to(later);
             assert!((got - score).abs() < 1e-5, "{post}: {got} vs {score}");
         }
-        assert_eq!(s.score_at_build("unknown"), 0.0);
+        assert_eq!(s.score_at_build(PostId(99)), 0.0);
+    }
+
+    #[test]
+    fn a_reset_forgets_every_engagement_and_the_snapshot() {
+        let board = TrendingBoard::default();
+        let now = 100 * H as i64;
+        let config = config(Duration::from_secs(3600));
+        board.record(A, now - 10, 1.0);
+        assert_eq!(board.snapshot(now, &config).ranked.len(), 1);
+        board.reset();
+        assert!(board.snapshot(now, &config).ranked.is_empty());
+        board.record(B, now - 5, 2.0);
+        let later = board.snapshot(now + 3601, &config);
+        assert_eq!(later.ranked.len(), 1);
+        assert_eq!(later.ranked[0].0, B);
     }
 }

@@ -1,5 +1,10 @@
 //! Fixed-window attempt counters for login limits: in process by default, in Redis when it is
 //! configured, so that every replica behind a load balancer counts the same attempts.
+//!
+//! Redis is never needed for a request to succeed: every Redis call has a short timeout, and
+//! when Redis cannot answer the limiter counts in this process instead (logged, and counted in
+//! `social_live_ratelimit_redis_errors_total`), so logins keep working with per-replica
+//! limits until Redis is back. The connection is made lazily and re-made after failures.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -7,36 +12,39 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use moka::future::Cache;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// How long a Redis call may take before the in-process counters answer instead.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Counts attempts per key within a window that starts at the key's first attempt.
 #[derive(Clone)]
-pub enum Limiter {
-    /// Counters in this process (one replica, or tests).
-    Memory {
-        counters: Cache<String, Arc<(Instant, AtomicU32)>>,
-        window: Duration,
-    },
-    /// Counters in Redis under `prefix`, shared by every replica.
-    Redis {
-        conn: ConnectionManager,
-        prefix: String,
-        window: Duration,
-    },
+pub struct Limiter {
+    memory: Memory,
+    redis: Option<Shared>,
+}
+
+/// Counters in this process (one replica, tests, or while Redis is down).
+#[derive(Clone)]
+struct Memory {
+    counters: Cache<String, Arc<(Instant, AtomicU32)>>,
+    window: Duration,
+}
+
+/// Counters in Redis under `prefix`, shared by every replica.
+#[derive(Clone)]
+struct Shared {
+    conn: ConnectionManager,
+    prefix: String,
+    window: Duration,
 }
 
 impl std::fmt::Debug for Limiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Memory { window, .. } => {
-                f.debug_struct("Memory").field("window", window).finish()
-            }
-            Self::Redis { prefix, window, .. } => f
-                .debug_struct("Redis")
-                .field("prefix", prefix)
-                .field("window", window)
-                .finish(),
-        }
+        f.debug_struct("Limiter")
+            .field("window", &self.memory.window)
+            .field("redis_prefix", &self.redis.as_ref().map(|r| &r.prefix))
+            .finish()
     }
 }
 
@@ -49,10 +57,9 @@ local ttl = redis.call('TTL', KEYS[1])
 return {n, ttl}
 ";
 
-impl Limiter {
-    /// In-process counters.
-    pub fn memory(window: Duration) -> Self {
-        Self::Memory {
+impl Memory {
+    fn new(window: Duration) -> Self {
+        Self {
             counters: Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_live(window)
@@ -61,106 +68,140 @@ impl Limiter {
         }
     }
 
-    /// Counters in the Redis at `url`.
+    async fn count(&self, key: &str) -> (u32, u64) {
+        match self.counters.get(key).await {
+            Some(entry) => (
+                entry.1.load(Ordering::Relaxed),
+                self.window
+                    .saturating_sub(entry.0.elapsed())
+                    .as_secs()
+                    .max(1),
+            ),
+            None => (0, 0),
+        }
+    }
+
+    async fn hit(&self, key: &str) -> (u32, u64) {
+        let entry = self
+            .counters
+            .get_with(key.to_owned(), async {
+                Arc::new((Instant::now(), AtomicU32::new(0)))
+            })
+            .await;
+        let n = entry.1.fetch_add(1, Ordering::Relaxed) + 1;
+        (
+            n,
+            self.window
+                .saturating_sub(entry.0.elapsed())
+                .as_secs()
+                .max(1),
+        )
+    }
+}
+
+impl Shared {
+    async fn count(&self, key: &str) -> redis::RedisResult<(u32, u64)> {
+        let mut conn = self.conn.clone();
+        let key = format!("{}{key}", self.prefix);
+        let (n, ttl): (Option<u32>, i64) = redis::pipe()
+            .get(&key)
+            .ttl(&key)
+            .query_async(&mut conn)
+            .await?;
+        Ok((n.unwrap_or(0), ttl.max(1) as u64))
+    }
+
+    async fn hit(&self, key: &str) -> redis::RedisResult<(u32, u64)> {
+        let mut conn = self.conn.clone();
+        let (n, ttl): (u32, i64) = redis::Script::new(HIT)
+            .key(format!("{}{key}", self.prefix))
+            .arg(self.window.as_secs().max(1))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok((n, ttl.max(1) as u64))
+    }
+
+    async fn reset(&self, key: &str) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("DEL")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut conn)
+            .await
+    }
+}
+
+/// `call` with the Redis timeout; `None` (logged and counted) when Redis failed or was slow.
+async fn within<T>(call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
+    let err = match tokio::time::timeout(REDIS_TIMEOUT, call).await {
+        Ok(Ok(value)) => return Some(value),
+        Ok(Err(err)) => err.to_string(),
+        Err(_) => format!("no answer within {} ms", REDIS_TIMEOUT.as_millis()),
+    };
+    metrics::counter!("social_live_ratelimit_redis_errors_total").increment(1);
+    tracing::warn!(error = %err, "Redis rate limiter unavailable; counting in this process");
+    None
+}
+
+impl Limiter {
+    /// In-process counters.
+    pub fn memory(window: Duration) -> Self {
+        Self {
+            memory: Memory::new(window),
+            redis: None,
+        }
+    }
+
+    /// Counters in the Redis at `url` (connected on first use), in process while it is down.
     ///
     /// # Errors
     ///
-    /// Redis cannot be reached.
-    pub async fn redis(url: &str, prefix: &str, window: Duration) -> anyhow::Result<Self> {
+    /// An invalid Redis URL.
+    pub fn redis(url: &str, prefix: &str, window: Duration) -> anyhow::Result<Self> {
         let client =
             redis::Client::open(url).with_context(|| format!("invalid Redis URL {url:?}"))?;
-        let conn = ConnectionManager::new(client)
-            .await
-            .context("cannot connect to Redis")?;
-        Ok(Self::Redis {
-            conn,
-            prefix: format!("{prefix}limit:"),
-            window,
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .context("cannot set up the Redis connection")?;
+        Ok(Self {
+            memory: Memory::new(window),
+            redis: Some(Shared {
+                conn,
+                prefix: format!("{prefix}limit:"),
+                window,
+            }),
         })
     }
 
     /// The attempts counted for `key` in its current window, and the seconds left in it.
-    ///
-    /// # Errors
-    ///
-    /// A Redis error.
-    pub async fn count(&self, key: &str) -> anyhow::Result<(u32, u64)> {
-        match self {
-            Self::Memory { counters, window } => Ok(match counters.get(key).await {
-                Some(entry) => (
-                    entry.1.load(Ordering::Relaxed),
-                    window.saturating_sub(entry.0.elapsed()).as_secs().max(1),
-                ),
-                None => (0, 0),
-            }),
-            Self::Redis { conn, prefix, .. } => {
-                let mut conn = conn.clone();
-                let key = format!("{prefix}{key}");
-                let (n, ttl): (Option<u32>, i64) = redis::pipe()
-                    .get(&key)
-                    .ttl(&key)
-                    .query_async(&mut conn)
-                    .await
-                    .context("redis")?;
-                Ok((n.unwrap_or(0), ttl.max(1) as u64))
-            }
+    pub async fn count(&self, key: &str) -> (u32, u64) {
+        if let Some(redis) = &self.redis
+            && let Some(counted) = within(redis.count(key)).await
+        {
+            return counted;
         }
+        self.memory.count(key).await
     }
 
     /// Counts one attempt for `key`; returns the count in the window and the seconds left.
-    ///
-    /// # Errors
-    ///
-    /// A Redis error.
-    pub async fn hit(&self, key: &str) -> anyhow::Result<(u32, u64)> {
-        match self {
-            Self::Memory { counters, window } => {
-                let entry = counters
-                    .get_with(key.to_owned(), async {
-                        Arc::new((Instant::now(), AtomicU32::new(0)))
-                    })
-                    .await;
-                let n = entry.1.fetch_add(1, Ordering::Relaxed) + 1;
-                Ok((n, window.saturating_sub(entry.0.elapsed()).as_secs().max(1)))
-            }
-            Self::Redis {
-                conn,
-                prefix,
-                window,
-            } => {
-                let mut conn = conn.clone();
-                let (n, ttl): (u32, i64) = redis::Script::new(HIT)
-                    .key(format!("{prefix}{key}"))
-                    .arg(window.as_secs().max(1))
-                    .invoke_async(&mut conn)
-                    .await
-                    .context("redis")?;
-                Ok((n, ttl.max(1) as u64))
-            }
+    pub async fn hit(&self, key: &str) -> (u32, u64) {
+        if let Some(redis) = &self.redis
+            && let Some(counted) = within(redis.hit(key)).await
+        {
+            return counted;
         }
+        self.memory.hit(key).await
     }
 
-    /// Forgets `key` (a successful login clears its account's failures).
-    ///
-    /// # Errors
-    ///
-    /// A Redis error.
-    pub async fn reset(&self, key: &str) -> anyhow::Result<()> {
-        match self {
-            Self::Memory { counters, .. } => {
-                counters.invalidate(key).await;
-                Ok(())
-            }
-            Self::Redis { conn, prefix, .. } => {
-                let mut conn = conn.clone();
-                let _: () = redis::cmd("DEL")
-                    .arg(format!("{prefix}{key}"))
-                    .query_async(&mut conn)
-                    .await
-                    .context("redis")?;
-                Ok(())
-            }
+    /// Forgets `key` (a successful login clears its account's failures), in Redis and here.
+    pub async fn reset(&self, key: &str) {
+        if let Some(redis) = &self.redis {
+            within(redis.reset(key)).await;
         }
+        self.memory.counters.invalidate(key).await;
     }
 }
 
@@ -171,22 +212,44 @@ mod tests {
     #[tokio::test]
     async fn memory_counts_and_resets() {
         let limiter = Limiter::memory(Duration::from_secs(60));
-        assert_eq!(limiter.count("a").await.unwrap().0, 0);
-        assert_eq!(limiter.hit("a").await.unwrap().0, 1);
-        assert_eq!(limiter.hit("a").await.unwrap().0, 2);
-        assert_eq!(limiter.hit("b").await.unwrap().0, 1);
-        let (n, left) = limiter.count("a").await.unwrap();
+        assert_eq!(limiter.count("a").await.0, 0);
+        assert_eq!(limiter.hit("a").await.0, 1);
+        assert_eq!(limiter.hit("a").await.0, 2);
+        assert_eq!(limiter.hit("b").await.0, 1);
+        let (n, left) = limiter.count("a").await;
         assert_eq!(n, 2);
         assert!((1..=60).contains(&left));
-        limiter.reset("a").await.unwrap();
-        assert_eq!(limiter.count("a").await.unwrap().0, 0);
+        limiter.reset("a").await;
+        assert_eq!(limiter.count("a").await.0, 0);
     }
 
     #[tokio::test]
     async fn memory_window_expires() {
         let limiter = Limiter::memory(Duration::from_millis(50));
-        limiter.hit("a").await.unwrap();
+        limiter.hit("a").await;
         tokio::time::sleep(Duration::from_millis(120)).await;
-        assert_eq!(limiter.count("a").await.unwrap().0, 0);
+        assert_eq!(limiter.count("a").await.0, 0);
+    }
+
+    /// Redis unreachable (nothing listens on the port): every call answers at once from the
+    /// in-process counters.
+    #[tokio::test]
+    async fn an_unreachable_redis_falls_back_to_process_counters() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let limiter = Limiter::redis(
+            &format!("redis://127.0.0.1:{port}"),
+            "t:",
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert_eq!(limiter.hit("a").await.0, 1);
+        assert_eq!(limiter.hit("a").await.0, 2);
+        assert_eq!(limiter.count("a").await.0, 2);
+        limiter.reset("a").await;
+        assert_eq!(limiter.count("a").await.0, 0);
     }
 }

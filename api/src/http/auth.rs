@@ -156,13 +156,13 @@ async fn login(
         "login:ip:{}",
         client_ip(&state, &headers, connect.map(|c| c.0.0))
     );
-    let (ip_hits, retry) = state.limiter.hit(&ip_key).await?;
+    let (ip_hits, retry) = state.limiter.hit(&ip_key).await;
     if ip_hits > state.config.login_max_per_ip {
         return Err(ApiError::RateLimited { retry_after: retry });
     }
     let handle = req.handle.trim().to_lowercase();
     let account_key = format!("login:account:{handle}");
-    let (failures, retry) = state.limiter.count(&account_key).await?;
+    let (failures, retry) = state.limiter.count(&account_key).await;
     if failures >= state.config.login_max_per_account {
         return Err(ApiError::RateLimited { retry_after: retry });
     }
@@ -173,13 +173,13 @@ async fn login(
     );
     let ok = password::verify(&state.cpu, req.password, stored).await? && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        state.limiter.hit(&account_key).await?;
+        state.limiter.hit(&account_key).await;
         return Err(ApiError::unauthorized(
             "invalid_credentials",
             "wrong handle or password",
         ));
     };
-    state.limiter.reset(&account_key).await?;
+    state.limiter.reset(&account_key).await;
     Ok(Json(issue(&state, &user, None).await?))
 }
 

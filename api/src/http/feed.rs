@@ -1,7 +1,7 @@
 //! `/v1/feed` and `/v1/trending`: pages ranked by the engine, hydrated from the store.
 
 use axum::extract::State;
-use engine::{FeedRequest, Reason};
+use engine::{FeedRequest, Reason, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::extract::{Json, Query};
 use super::pagination::{self, PageParams};
 use super::posts::PostDto;
-use crate::auth::extract::AuthUser;
+use crate::auth::extract::{AuthUser, MaybeUser};
 use crate::error::{ErrorBody, Result};
 use crate::state::AppState;
 
@@ -76,23 +76,21 @@ async fn feed(
         cursor: params.cursor,
         now: crate::store::now(),
     };
+    let context = state.context(user.id).await?;
     let engine = state.engine.clone();
-    // Ranking is CPU work (milliseconds on a cache miss): keep it off the async workers, bounded.
+    // Ranking (and a fold-in of the user's vector after new interactions) is CPU work,
+    // milliseconds on a cache miss: keep it off the async workers, bounded.
     let page = state
         .cpu
-        .run(move || engine.feed(&user.id.to_string(), &request))
+        .run(move || engine.feed(UserId(user.id), &context, &request))
         .await??;
-    let ids: Vec<i64> = page
-        .items
-        .iter()
-        .filter_map(|i| i.post.parse().ok())
-        .collect();
+    let ids: Vec<i64> = page.items.iter().map(|i| i.post.0).collect();
     let mut rows = state.store.posts_by_ids(&ids).await?;
     let items = page
         .items
         .into_iter()
         .filter_map(|item| {
-            let row = rows.remove(&item.post.parse().ok()?)?;
+            let row = rows.remove(&item.post.0)?;
             Some(FeedItemDto {
                 post: PostDto::from(&row),
                 score: item.score,
@@ -126,14 +124,16 @@ pub struct TrendingPage {
     pub next_cursor: Option<String>,
 }
 
-/// What is trending now, for everyone: the top posts by time-decayed engagement, in pages
-/// (at most 1,000 posts deep). The ranking is live, so a post can move between pages while a
-/// client pages through it; no page repeats a post of the same response.
+/// What is trending now: the top posts by time-decayed engagement, in pages (at most 1,000
+/// posts deep). A signed-in caller does not see the posts of authors they blocked or muted or
+/// who blocked them. The ranking is live, so a post can move between pages while a client pages
+/// through it; no page repeats a post of the same response.
 #[utoipa::path(get, path = "/v1/trending", tag = "feed", params(PageParams),
     responses((status = 200, body = TrendingPage), (status = 400, description = "`invalid_cursor`", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 async fn trending(
     State(state): State<AppState>,
+    viewer: MaybeUser,
     Query(params): Query<PageParams>,
 ) -> Result<Json<TrendingPage>> {
     let limit = params.limit()?;
@@ -143,18 +143,42 @@ async fn trending(
         None => 0,
     };
     let end = (offset + limit).min(TRENDING_DEPTH);
-    // One more than the page, to know whether there is a next one.
-    let mut top = state.engine.trending(end + 1);
+    let hidden: std::collections::HashSet<UserId> = match viewer.0 {
+        Some(user) => state
+            .context(user.id)
+            .await?
+            .hidden
+            .iter()
+            .copied()
+            .collect(),
+        None => std::collections::HashSet::new(),
+    };
+    // The whole depth when authors are hidden (they must not take page slots), else one more
+    // than the page, to know whether there is a next one.
+    let want = if hidden.is_empty() {
+        end + 1
+    } else {
+        TRENDING_DEPTH + 1
+    };
+    let mut top = state.engine.trending(want);
+    if !hidden.is_empty() {
+        top.retain(|(post, _)| {
+            state
+                .engine
+                .author_of(*post)
+                .is_some_and(|a| !hidden.contains(&a))
+        });
+    }
     let more = top.len() > end && end < TRENDING_DEPTH;
     top.truncate(end);
-    let top: Vec<(String, f32)> = top.into_iter().skip(offset).collect();
-    let ids: Vec<i64> = top.iter().filter_map(|(id, _)| id.parse().ok()).collect();
+    let top: Vec<(engine::PostId, f32)> = top.into_iter().skip(offset).collect();
+    let ids: Vec<i64> = top.iter().map(|(id, _)| id.0).collect();
     let mut rows = state.store.posts_by_ids(&ids).await?;
     Ok(Json(TrendingPage {
         items: top
             .into_iter()
             .filter_map(|(id, score)| {
-                let row = rows.remove(&id.parse().ok()?)?;
+                let row = rows.remove(&id.0)?;
                 Some(TrendingItemDto {
                     post: PostDto::from(&row),
                     score,

@@ -33,6 +33,8 @@ pub struct Readiness {
     pub database: &'static str,
     /// The serving model version; empty while feeds come from the fallback sources.
     pub model_version: String,
+    /// The change-log position this replica has applied.
+    pub change_log_position: i64,
 }
 
 /// The process is up.
@@ -57,6 +59,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>> {
         status: "ready",
         database: "ok",
         model_version: state.engine.model_version(),
+        change_log_position: state.changes.position(),
     }))
 }
 
@@ -75,6 +78,23 @@ pub fn prometheus() -> &'static PrometheusHandle {
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", body = String)))]
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    // This replica's lag behind the change log, in changes and in seconds (the age of the
+    // oldest change it has not applied).
+    let applied = state.changes.position();
+    metrics::gauge!("social_live_changes_applied_position").set(applied as f64);
+    match state.store.log_head(applied).await {
+        Ok((head, oldest)) => {
+            metrics::gauge!("social_live_changes_head_position").set(head as f64);
+            metrics::gauge!("social_live_changes_lag").set((head - applied).max(0) as f64);
+            let behind = oldest.map_or(0, |at| (crate::store::changes::now_ms() - at).max(0));
+            metrics::gauge!("social_live_changes_lag_seconds").set(behind as f64 / 1000.0);
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot read the change log head"),
+    }
+    metrics::gauge!("social_live_changes_reloads").set(state.changes.reloads() as f64);
+    metrics::gauge!("social_live_user_contexts_cached").set(state.contexts.len() as f64);
+    metrics::gauge!("social_live_user_contexts_bytes").set(state.contexts.weighted_bytes() as f64);
+    metrics::gauge!("social_live_engine_catalog_posts").set(state.engine.catalog_len() as f64);
     let stats = state.engine.stats();
     metrics::gauge!("social_live_feed_pages_total").set(stats.pages as f64);
     metrics::gauge!("social_live_feed_cache_hits_total").set(stats.cache_hits as f64);

@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use engine::InteractionKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +14,6 @@ use super::validate;
 use crate::auth::Role;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ErrorBody, Result};
-use crate::live;
 use crate::state::AppState;
 use crate::store::posts::{CommentRow, PostRow};
 
@@ -158,11 +156,11 @@ async fn create_post(
 ) -> Result<(StatusCode, Json<PostDto>)> {
     validate::text("text", &req.text, validate::POST_MAX, true)?;
     let topics = validate::topics(&req.topics, &req.text)?;
-    let row = state
+    let (row, position) = state
         .store
         .create_post(user.id, &req.text, &topics.join(" "))
         .await?;
-    live::post_created(&state, &row);
+    state.applied(Some(position)).await;
     Ok((StatusCode::CREATED, Json(PostDto::from(&row))))
 }
 
@@ -196,12 +194,12 @@ async fn edit_post(
         .topics
         .unwrap_or_else(|| post.topics.split_whitespace().map(str::to_owned).collect());
     let topics = validate::topics(&given, &text)?;
-    state
+    let position = state
         .store
         .update_post(id, &text, &topics.join(" "))
         .await?;
+    state.applied(position).await;
     let row = live_post(&state, id).await?;
-    live::post_edited(&state, &row);
     Ok(Json(PostDto::from(&row)))
 }
 
@@ -220,9 +218,8 @@ async fn delete_post(
             "only the author or an admin can delete a post",
         ));
     }
-    if state.store.delete_post(id).await? {
-        live::post_deleted(&state, id);
-    }
+    let position = state.store.delete_post(id).await?;
+    state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -259,9 +256,8 @@ async fn like(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     live_post(&state, id).await?;
-    if state.store.like(user.id, id).await? {
-        live::interacted(&state, user.id, id, InteractionKind::Like);
-    }
+    let position = state.store.like(user.id, id).await?;
+    state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -274,9 +270,8 @@ async fn unlike(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     live_post(&state, id).await?;
-    if state.store.unlike(user.id, id).await? {
-        live::unliked(&state, user.id, id);
-    }
+    let position = state.store.unlike(user.id, id).await?;
+    state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,8 +287,8 @@ async fn add_comment(
 ) -> Result<(StatusCode, Json<CommentDto>)> {
     validate::text("text", &req.text, validate::COMMENT_MAX, true)?;
     live_post(&state, id).await?;
-    let row = state.store.add_comment(id, user.id, &req.text).await?;
-    live::interacted(&state, user.id, id, InteractionKind::Comment);
+    let (row, position) = state.store.add_comment(id, user.id, &req.text).await?;
+    state.applied(Some(position)).await;
     Ok((StatusCode::CREATED, Json(CommentDto::from(row))))
 }
 
@@ -334,8 +329,8 @@ async fn record_views(
             "between 1 and 100 post ids per call",
         ));
     }
-    let (recorded, first) = state.store.record_views(user.id, &req.post_ids).await?;
-    live::viewed(&state, user.id, &first);
+    let (recorded, first, position) = state.store.record_views(user.id, &req.post_ids).await?;
+    state.applied(position).await;
     Ok(Json(ViewsRecorded {
         recorded,
         first_views: first.len(),

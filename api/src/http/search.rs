@@ -69,8 +69,8 @@ fn cut<T>(mut rows: Vec<T>, limit: usize, offset: i64, kind: &str) -> (Vec<T>, O
     (rows, next)
 }
 
-/// Posts matching the query, most relevant first. Posts of authors the caller blocked or muted
-/// are left out.
+/// Posts matching the query, most relevant first. Posts of authors the caller blocked or muted,
+/// or who blocked the caller, are left out.
 #[utoipa::path(get, path = "/v1/search/posts", tag = "search", params(SearchParams),
     responses((status = 200, body = Page<PostDto>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn search_posts(
@@ -84,10 +84,16 @@ async fn search_posts(
         .search_posts(&tokens, offset, limit as i64 + 1)
         .await?;
     let (rows, next_cursor) = cut(rows, limit, offset, "search_posts");
-    let hidden = viewer
-        .0
-        .map(|u| state.graph_hidden(u.id))
-        .unwrap_or_default();
+    let hidden: std::collections::HashSet<i64> = match viewer.0 {
+        Some(user) => state
+            .context(user.id)
+            .await?
+            .hidden
+            .iter()
+            .map(|a| a.0)
+            .collect(),
+        None => std::collections::HashSet::new(),
+    };
     let items = rows
         .iter()
         .filter(|r| !hidden.contains(&r.author_id))

@@ -13,7 +13,6 @@ use super::validate;
 use crate::auth::Role;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ErrorBody, Result};
-use crate::live;
 use crate::state::AppState;
 use crate::store::social::HideKind;
 use crate::store::users::UserRow;
@@ -148,9 +147,8 @@ async fn follow(
     if state.store.blocked(id, user.id).await? {
         return Err(ApiError::forbidden("blocked", "this user blocked you"));
     }
-    if state.store.follow(user.id, id).await? {
-        live::followed(&state, user.id, id);
-    }
+    let position = state.store.follow(user.id, id).await?;
+    state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,9 +161,8 @@ async fn unfollow(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     existing_user(&state, id).await?;
-    if state.store.unfollow(user.id, id).await? {
-        live::unfollowed(&state, user.id, id);
-    }
+    let position = state.store.unfollow(user.id, id).await?;
+    state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -184,13 +181,12 @@ async fn set_hidden(
         ));
     }
     existing_user(state, id).await?;
-    if on {
-        let removed = state.store.hide(user.id, id, kind).await?;
-        live::hidden(state, user.id, id, &removed);
-    } else if state.store.unhide(user.id, id, kind).await? {
-        let still = state.store.hides(user.id, id).await?;
-        live::unhidden(state, user.id, id, still);
-    }
+    let position = if on {
+        state.store.hide(user.id, id, kind).await?
+    } else {
+        state.store.unhide(user.id, id, kind).await?
+    };
+    state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

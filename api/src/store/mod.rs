@@ -6,9 +6,15 @@
 //! search differ by backend. Every value reaches SQL as a bound parameter.
 //!
 //! **Invariant:** handlers never hold SQL; they call these modules, one per resource.
+//!
+//! **Invariant:** every write that other replicas, streams or caches must learn about appends
+//! its change record in the same transaction (`changes.rs`) and returns the record's position;
+//! a write that changed nothing appends nothing and returns `None`.
 
+pub mod catalog;
+pub mod changes;
+pub mod context;
 pub mod export;
-pub mod mirror;
 pub mod posts;
 pub mod search;
 pub mod seed;

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
+use super::changes::Position;
 use super::{Store, now};
+use crate::changes::record::{Change, PostRecord};
 
 /// A post with its author's handle and its counters.
 #[derive(Clone, Debug, FromRow)]
@@ -66,13 +68,19 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
 }
 
 impl Store {
+    /// Creates a post; returns it and the position of its change record.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
     pub async fn create_post(
         &self,
         author: i64,
         text: &str,
         topics: &str,
-    ) -> sqlx::Result<PostRow> {
+    ) -> sqlx::Result<(PostRow, Position)> {
         let at = now();
+        let mut tx = self.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO posts (author_id, text, topics, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) RETURNING id",
@@ -81,9 +89,19 @@ impl Store {
         .bind(text)
         .bind(topics)
         .bind(at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        self.post(id).await?.ok_or_else(|| sqlx::Error::RowNotFound)
+        let record = PostRecord {
+            post: id,
+            author,
+            created_at: at,
+            topics: topics.split_whitespace().map(str::to_owned).collect(),
+            text: text.to_owned(),
+        };
+        let position = self.append(&mut tx, &Change::PostCreated(record)).await?;
+        tx.commit().await?;
+        let row = self.post(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        Ok((row, position))
     }
 
     /// A post, deleted or not (`None` when it never existed).
@@ -113,27 +131,68 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 
-    /// Replaces a post's text and topics.
-    pub async fn update_post(&self, id: i64, text: &str, topics: &str) -> sqlx::Result<()> {
-        sqlx::query("UPDATE posts SET text = $1, topics = $2, updated_at = $3 WHERE id = $4")
-            .bind(text)
-            .bind(topics)
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    /// Replaces a live post's text and topics; `None` when it is deleted or unknown.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn update_post(
+        &self,
+        id: i64,
+        text: &str,
+        topics: &str,
+    ) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE posts SET text = $1, topics = $2, updated_at = $3 \
+             WHERE id = $4 AND deleted_at IS NULL RETURNING author_id, created_at",
+        )
+        .bind(text)
+        .bind(topics)
+        .bind(now())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((author, created_at)) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let record = PostRecord {
+            post: id,
+            author,
+            created_at,
+            topics: topics.split_whitespace().map(str::to_owned).collect(),
+            text: text.to_owned(),
+        };
+        let position = self.append(&mut tx, &Change::PostEdited(record)).await?;
+        tx.commit().await?;
+        Ok(Some(position))
     }
 
-    /// Soft-deletes a post (its rows stay for audit); `false` if it was already deleted.
-    pub async fn delete_post(&self, id: i64) -> sqlx::Result<bool> {
-        let done =
-            sqlx::query("UPDATE posts SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-                .bind(now())
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+    /// Soft-deletes a post (its rows stay for audit); `None` if it was already deleted.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn delete_post(&self, id: i64) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<(i64,)> = sqlx::query_as(
+            "UPDATE posts SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL \
+             RETURNING author_id",
+        )
+        .bind(now())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((author,)) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let position = self
+            .append(&mut tx, &Change::PostDeleted { post: id, author })
+            .await?;
+        tx.commit().await?;
+        Ok(Some(position))
     }
 
     /// Live posts of `author` with id below `before`, newest first.
@@ -154,36 +213,79 @@ impl Store {
         .await
     }
 
-    /// `user` likes `post`; `false` when it already did.
-    pub async fn like(&self, user: i64, post: i64) -> sqlx::Result<bool> {
+    /// `user` likes `post`; `None` when it already did.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn like(&self, user: i64, post: i64) -> sqlx::Result<Option<Position>> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO likes (user_id, post_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, post_id) DO NOTHING",
         )
         .bind(user)
         .bind(post)
-        .bind(now())
-        .execute(&self.pool)
+        .bind(at)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// `user` takes back a like; `false` when there was none.
-    pub async fn unlike(&self, user: i64, post: i64) -> sqlx::Result<bool> {
-        let done = sqlx::query("DELETE FROM likes WHERE user_id = $1 AND post_id = $2")
-            .bind(user)
-            .bind(post)
-            .execute(&self.pool)
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let position = self
+            .append(&mut tx, &Change::Liked { user, post, at })
             .await?;
-        Ok(done.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(Some(position))
     }
 
+    /// `user` takes back a like; `None` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn unlike(&self, user: i64, post: i64) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
+        let liked: Option<(i64,)> = sqlx::query_as(
+            "DELETE FROM likes WHERE user_id = $1 AND post_id = $2 RETURNING created_at",
+        )
+        .bind(user)
+        .bind(post)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((liked_at,)) = liked else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let position = self
+            .append(
+                &mut tx,
+                &Change::Unliked {
+                    user,
+                    post,
+                    liked_at,
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Some(position))
+    }
+
+    /// Adds a comment; returns it and the position of its change record.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
     pub async fn add_comment(
         &self,
         post: i64,
         author: i64,
         text: &str,
-    ) -> sqlx::Result<CommentRow> {
+    ) -> sqlx::Result<(CommentRow, Position)> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO comments (post_id, author_id, text, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id",
@@ -191,16 +293,25 @@ impl Store {
         .bind(post)
         .bind(author)
         .bind(text)
-        .bind(now())
-        .fetch_one(&self.pool)
+        .bind(at)
+        .fetch_one(&mut *tx)
         .await?;
-        sqlx::query_as::<_, CommentRow>(
+        let change = Change::Commented {
+            user: author,
+            post,
+            comment: id,
+            at,
+        };
+        let position = self.append(&mut tx, &change).await?;
+        tx.commit().await?;
+        let row = sqlx::query_as::<_, CommentRow>(
             "SELECT c.id, c.post_id, c.author_id, u.handle AS author_handle, c.text, c.created_at \
              FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1",
         )
         .bind(id)
         .fetch_one(&self.pool)
-        .await
+        .await?;
+        Ok((row, position))
     }
 
     /// Comments of `post` with id above `after`, oldest first (conversation order).
@@ -223,14 +334,23 @@ impl Store {
     }
 
     /// Records impressions of `posts` by `user` in one transaction; returns how many were
-    /// recorded and the posts seen for the first time (repeats only bump the counter). Unknown or
-    /// deleted posts are skipped.
-    pub async fn record_views(&self, user: i64, posts: &[i64]) -> sqlx::Result<(usize, Vec<i64>)> {
+    /// recorded, the posts seen for the first time (repeats only bump the counter) and the
+    /// position of the change record (`None` when nothing was seen for the first time). Unknown
+    /// or deleted posts are skipped.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn record_views(
+        &self,
+        user: i64,
+        posts: &[i64],
+    ) -> sqlx::Result<(usize, Vec<i64>, Option<Position>)> {
         let live = self.posts_by_ids(posts).await?;
         let at = now();
         let mut first = Vec::new();
         let mut recorded = 0;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for &post in posts {
             if !live.contains_key(&post) {
                 continue;
@@ -257,7 +377,17 @@ impl Store {
                 .await?;
             }
         }
+        let position = if first.is_empty() {
+            None
+        } else {
+            let change = Change::Viewed {
+                user,
+                posts: first.clone(),
+                at,
+            };
+            Some(self.append(&mut tx, &change).await?)
+        };
         tx.commit().await?;
-        Ok((recorded, first))
+        Ok((recorded, first, position))
     }
 }

@@ -1,7 +1,9 @@
 //! Follows, blocks and mutes.
 
+use super::changes::Position;
 use super::users::{USER_COLUMNS_U, UserRow};
 use super::{Store, now};
+use crate::changes::record::{Change, HideKindRecord};
 
 /// How a user hides another's posts from their feed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,11 +21,23 @@ impl HideKind {
             Self::Mute => "mute",
         }
     }
+
+    fn record(self) -> HideKindRecord {
+        match self {
+            Self::Block => HideKindRecord::Block,
+            Self::Mute => HideKindRecord::Mute,
+        }
+    }
 }
 
 impl Store {
-    /// `follower` follows `followee`; `false` when it already did.
-    pub async fn follow(&self, follower: i64, followee: i64) -> sqlx::Result<bool> {
+    /// `follower` follows `followee`; `None` when it already did.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn follow(&self, follower: i64, followee: i64) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (follower_id, followee_id) DO NOTHING",
@@ -31,31 +45,60 @@ impl Store {
         .bind(follower)
         .bind(followee)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let change = Change::Followed {
+            user: follower,
+            author: followee,
+        };
+        let position = self.append(&mut tx, &change).await?;
+        tx.commit().await?;
+        Ok(Some(position))
     }
 
-    /// `follower` stops following `followee`; `false` when it did not.
-    pub async fn unfollow(&self, follower: i64, followee: i64) -> sqlx::Result<bool> {
+    /// `follower` stops following `followee`; `None` when it did not.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn unfollow(&self, follower: i64, followee: i64) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
             .bind(follower)
             .bind(followee)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let change = Change::Unfollowed {
+            user: follower,
+            author: followee,
+        };
+        let position = self.append(&mut tx, &change).await?;
+        tx.commit().await?;
+        Ok(Some(position))
     }
 
     /// `user` blocks or mutes `target`. A block also removes the follows both ways, in the
-    /// same transaction. Returns the follows it removed as `(follower, followee)` pairs.
+    /// same transaction. `None` when nothing changed (already hidden that way).
+    ///
+    /// # Errors
+    ///
+    /// The database error.
     pub async fn hide(
         &self,
         user: i64,
         target: i64,
         kind: HideKind,
-    ) -> sqlx::Result<Vec<(i64, i64)>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+    ) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
             "INSERT INTO hides (user_id, target_id, kind, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, target_id, kind) DO NOTHING",
         )
@@ -64,7 +107,9 @@ impl Store {
         .bind(kind.as_str())
         .bind(now())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
         let mut removed = Vec::new();
         if kind == HideKind::Block {
             for (a, b) in [(user, target), (target, user)] {
@@ -79,32 +124,52 @@ impl Store {
                 }
             }
         }
+        if !inserted && removed.is_empty() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let change = Change::Hidden {
+            user,
+            target,
+            kind: kind.record(),
+            removed,
+        };
+        let position = self.append(&mut tx, &change).await?;
         tx.commit().await?;
-        Ok(removed)
+        Ok(Some(position))
     }
 
-    /// `user` lifts a block or mute of `target`; `false` when there was none.
-    pub async fn unhide(&self, user: i64, target: i64, kind: HideKind) -> sqlx::Result<bool> {
+    /// `user` lifts a block or mute of `target`; `None` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn unhide(
+        &self,
+        user: i64,
+        target: i64,
+        kind: HideKind,
+    ) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("DELETE FROM hides WHERE user_id = $1 AND target_id = $2 AND kind = $3")
                 .bind(user)
                 .bind(target)
                 .bind(kind.as_str())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Whether `user` still hides `target` in any way (a block or a mute).
-    pub async fn hides(&self, user: i64, target: i64) -> sqlx::Result<bool> {
-        let found: Option<(i64,)> = sqlx::query_as(
-            "SELECT user_id FROM hides WHERE user_id = $1 AND target_id = $2 LIMIT 1",
-        )
-        .bind(user)
-        .bind(target)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.is_some())
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let change = Change::Unhidden {
+            user,
+            target,
+            kind: kind.record(),
+        };
+        let position = self.append(&mut tx, &change).await?;
+        tx.commit().await?;
+        Ok(Some(position))
     }
 
     /// Whether `user` blocked `target`.

@@ -9,6 +9,7 @@ mod feed;
 mod model;
 mod platform;
 mod posts;
+mod replicas;
 mod search;
 mod users;
 
@@ -166,6 +167,18 @@ impl TestApp {
         Some(Self::build(config, tempfile::tempdir().unwrap(), Some((base, name))).await)
     }
 
+    /// Another replica over the same database (its own engine, caches and tailer).
+    pub async fn replica(&self) -> Self {
+        self.replica_with(|_| {}).await
+    }
+
+    /// [`replica`](Self::replica) with changes to its configuration.
+    pub async fn replica_with(&self, change: impl FnOnce(&mut ServeConfig)) -> Self {
+        let mut config = (*self.state.config).clone();
+        change(&mut config);
+        Self::build(config, tempfile::tempdir().unwrap(), None).await
+    }
+
     /// An app over an already built state.
     pub fn from_state(state: AppState, dir: tempfile::TempDir) -> Self {
         Self {
@@ -272,6 +285,13 @@ impl TestApp {
             token: r.body["access_token"].as_str().unwrap().to_owned(),
             refresh: r.body["refresh_token"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// The authors hidden from `user` (blocked, muted, or who blocked them), as the feed reads
+    /// them.
+    pub async fn hidden(&self, user: i64) -> std::collections::HashSet<i64> {
+        let context = self.state.context(user).await.unwrap();
+        context.hidden.iter().map(|a| a.0).collect()
     }
 
     /// Creates a post and returns its id.

@@ -270,12 +270,8 @@ async fn likes_comments_and_views(app: TestApp) {
         (r.body["recorded"].as_i64(), r.body["first_views"].as_i64()),
         (Some(1), Some(0))
     );
-    use engine::SocialGraph as _;
-    assert!(
-        app.state
-            .graph
-            .has_seen(&reader.id.to_string(), &other.to_string())
-    );
+    let context = app.state.context(reader.id).await.unwrap();
+    assert!(context.seen.contains(&engine::PostId(other)));
 }
 
 /// A creator's audience counts what their live posts received, from everyone.

@@ -168,7 +168,7 @@ async fn blocks_and_mutes(app: TestApp) {
     app.put(&format!("/v1/users/{}/follow", a.id), &b.token)
         .await
         .assert_error(StatusCode::FORBIDDEN, "blocked");
-    assert!(app.state.graph_hidden(a.id).contains(&b.id));
+    assert!(app.hidden(a.id).await.contains(&b.id));
     // Unblocking lets them follow again.
     assert_eq!(
         app.delete(&format!("/v1/users/{}/block", b.id), &a.token)
@@ -176,7 +176,7 @@ async fn blocks_and_mutes(app: TestApp) {
             .status,
         StatusCode::NO_CONTENT
     );
-    assert!(!app.state.graph_hidden(a.id).contains(&b.id));
+    assert!(!app.hidden(a.id).await.contains(&b.id));
     assert_eq!(
         app.put(&format!("/v1/users/{}/follow", a.id), &b.token)
             .await
@@ -190,7 +190,7 @@ async fn blocks_and_mutes(app: TestApp) {
             .status,
         StatusCode::NO_CONTENT
     );
-    assert!(app.state.graph_hidden(b.id).contains(&a.id));
+    assert!(app.hidden(b.id).await.contains(&a.id));
     assert_eq!(
         app.get(&format!("/v1/users/{}", b.id), None).await.body["following"],
         1
@@ -199,10 +199,7 @@ async fn blocks_and_mutes(app: TestApp) {
         .await;
     app.delete(&format!("/v1/users/{}/mute", a.id), &b.token)
         .await;
-    assert!(
-        app.state.graph_hidden(b.id).contains(&a.id),
-        "still blocked"
-    );
+    assert!(app.hidden(b.id).await.contains(&a.id), "still blocked");
     app.put(&format!("/v1/users/{}/mute", b.id), &b.token)
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "cannot_hide_self");

@@ -3,6 +3,7 @@
 
 use super::{Context, Pool, read_fresh};
 use crate::feed::Reason;
+use crate::ids::PostId;
 use crate::live::{FreshPost, dot};
 
 pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
@@ -10,13 +11,13 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     if quota == 0 {
         return;
     }
-    let newest: Vec<String> = read_fresh(ctx.state)
-        .newest(quota, |p| ctx.admission.admits(&p.id, &p.author))
+    let newest: Vec<PostId> = read_fresh(ctx.state)
+        .newest(quota, |p| ctx.admission.admits(p.id, p.author))
         .into_iter()
-        .map(|p| p.id.clone())
+        .map(|p| p.id)
         .collect();
     for post in newest {
-        pool.propose(ctx, &post, Reason::Fresh);
+        pool.propose(ctx, post, Reason::Fresh);
     }
 }
 
@@ -41,18 +42,18 @@ pub(crate) fn propose_added(
         .map(|q| q.as_slice().expect("owned vectors are contiguous"));
     for p in added {
         // Admission runs once, here: a rejected post is not in the pool.
-        if !pool.propose(ctx, &p.id, Reason::Fresh) {
+        if !pool.propose(ctx, p.id, Reason::Fresh) {
             continue;
         }
         if ctx.followees.contains(&p.author) {
-            pool.propose(ctx, &p.id, Reason::Followed);
+            pool.propose(ctx, p.id, Reason::Followed);
         }
         let similar = match (query, p.vector.as_deref()) {
             (Some(q), Some(v)) => similar_floor.is_none_or(|floor| dot(q, v) >= floor),
             _ => false,
         };
         if similar {
-            pool.propose(ctx, &p.id, Reason::Similar);
+            pool.propose(ctx, p.id, Reason::Similar);
         }
     }
 }

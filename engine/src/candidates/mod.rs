@@ -17,15 +17,16 @@ pub(crate) mod fresh;
 pub(crate) mod similar;
 pub(crate) mod trending;
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use ndarray::Array1;
 
+use crate::catalog::Catalog;
 use crate::config::FeedConfig;
+use crate::context::Interaction;
 use crate::feed::{Reason, SourceCounts};
 use crate::filters::Admission;
-use crate::graph::{PostId, SocialGraph, UserId};
+use crate::ids::{PostId, UserId};
 use crate::live::{FreshBuffer, dot};
 use crate::state::ModelState;
 use crate::trending::TrendingSnapshot;
@@ -33,10 +34,12 @@ use crate::trending::TrendingSnapshot;
 /// Everything a feed build needs to know about the request, gathered once.
 pub(crate) struct Context<'a> {
     pub state: &'a ModelState,
-    pub graph: &'a dyn SocialGraph,
+    pub catalog: &'a Catalog,
     pub config: &'a FeedConfig,
     pub user_vector: Option<Array1<f32>>,
-    pub followees: HashSet<UserId>,
+    pub followees: &'a HashSet<UserId>,
+    /// The user's interactions (from their context): the index excludes their posts.
+    pub interactions: &'a [Interaction],
     /// Live trending scores (shared by the requests of one refresh period).
     pub trending: &'a TrendingSnapshot,
     /// Turns the snapshot's scores into scores at the request's time.
@@ -77,11 +80,11 @@ impl Pool {
     }
 
     /// Proposes `post` for `reason`. Returns whether it was admissible (new or already in).
-    pub(crate) fn propose(&mut self, ctx: &Context<'_>, post: &str, reason: Reason) -> bool {
+    pub(crate) fn propose(&mut self, ctx: &Context<'_>, post: PostId, reason: Reason) -> bool {
         if self.merge(post, reason) {
             return true;
         }
-        match locate(ctx.state, ctx.graph, post) {
+        match locate(ctx.state, ctx.catalog, post) {
             Some(found) => self.insert(ctx, post, found, reason, false),
             None => false,
         }
@@ -92,8 +95,8 @@ impl Pool {
     pub(crate) fn propose_located(
         &mut self,
         ctx: &Context<'_>,
-        post: &str,
-        found: Located<'_>,
+        post: PostId,
+        found: Located,
         reason: Reason,
         admitted: bool,
     ) -> bool {
@@ -101,8 +104,8 @@ impl Pool {
     }
 
     /// Adds `reason` to `post` if it is in the pool already; returns whether it was.
-    fn merge(&mut self, post: &str, reason: Reason) -> bool {
-        let Some(&i) = self.by_post.get(post) else {
+    fn merge(&mut self, post: PostId, reason: Reason) -> bool {
+        let Some(&i) = self.by_post.get(&post) else {
             return false;
         };
         let reasons = &mut self.candidates[i].reasons;
@@ -117,12 +120,12 @@ impl Pool {
     fn insert(
         &mut self,
         ctx: &Context<'_>,
-        post: &str,
-        found: Located<'_>,
+        post: PostId,
+        found: Located,
         reason: Reason,
         admitted: bool,
     ) -> bool {
-        if !admitted && !ctx.admission.admits(post, &found.author) {
+        if !admitted && !ctx.admission.admits(post, found.author) {
             return false;
         }
         let model = match &ctx.user_vector {
@@ -130,10 +133,10 @@ impl Pool {
             None => 0.0,
         };
         let trending = ctx.trending.score_at_build(post) * ctx.trending_decay;
-        self.by_post.insert(post.to_owned(), self.candidates.len());
+        self.by_post.insert(post, self.candidates.len());
         self.candidates.push(Candidate {
-            post: post.to_owned(),
-            author: found.author.into_owned(),
+            post,
+            author: found.author,
             created_at: found.created_at,
             model,
             trending,
@@ -156,51 +159,56 @@ impl Pool {
 }
 
 /// Where a live post was found, with its author and creation time.
-pub(crate) struct Located<'a> {
-    /// Borrowed from the model state for model items (no allocation on the hot path).
-    pub author: Cow<'a, str>,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Located {
+    pub author: UserId,
     pub created_at: i64,
     /// The model item, `None` for a post the model does not know.
     pub item: Option<u32>,
 }
 
-/// Author and creation time of a live post: model items from the load-time metadata, new posts
-/// from the fresh buffer, anything else from the graph (`None` if unknown or deleted there).
-pub(crate) fn locate<'a>(
-    state: &'a ModelState,
-    graph: &dyn SocialGraph,
-    post: &str,
-) -> Option<Located<'a>> {
-    if let Some(&i) = state.item_index.get(post) {
-        return item_located(state, i);
+/// Author and creation time of a live post: model items from the metadata read when the
+/// state was built, new posts from the fresh buffer, anything else from the catalog (`None`
+/// if the engine knows no live post by that id). Tombstones are not checked here.
+pub(crate) fn locate(state: &ModelState, catalog: &Catalog, post: PostId) -> Option<Located> {
+    if let Some(i) = state.item(post) {
+        return item_located(state, catalog, i);
     }
     if let Some(p) = read_fresh(state).get(post) {
         return Some(Located {
-            author: Cow::Owned(p.author.clone()),
+            author: p.author,
             created_at: p.created_at,
             item: None,
         });
     }
-    graph
-        .post_meta(post)
-        .filter(|m| !m.deleted)
-        .map(|m| Located {
-            author: Cow::Owned(m.author),
-            created_at: m.created_at,
-            item: None,
-        })
+    catalog.get(post).map(|p| Located {
+        author: p.author,
+        created_at: p.created_at,
+        item: None,
+    })
 }
 
-/// [`locate`] for a model item known by index.
-pub(crate) fn item_located(state: &ModelState, item: u32) -> Option<Located<'_>> {
-    state.item_meta[item as usize].as_ref().map(|m| Located {
-        author: Cow::Borrowed(m.author.as_str()),
-        created_at: m.created_at,
+/// [`locate`] for a model item known by index: its metadata, else (a post the catalog did
+/// not hold when the state was built) the catalog's.
+pub(crate) fn item_located(state: &ModelState, catalog: &Catalog, item: u32) -> Option<Located> {
+    let (author, created_at) = match &state.item_meta[item as usize] {
+        Some(m) => (m.author, m.created_at),
+        None => {
+            let id = state.model.item_ids[item as usize];
+            // Unnamed items (raw ids that are not integers) are in no map.
+            state.item(id)?;
+            let p = catalog.get(id)?;
+            (p.author, p.created_at)
+        }
+    };
+    Some(Located {
+        author,
+        created_at,
         item: Some(item),
     })
 }
 
-fn vector_dot(state: &ModelState, item: Option<u32>, post: &str, q: &Array1<f32>) -> f32 {
+fn vector_dot(state: &ModelState, item: Option<u32>, post: PostId, q: &Array1<f32>) -> f32 {
     if let Some(i) = item {
         return q.dot(&state.items().row(i as usize));
     }

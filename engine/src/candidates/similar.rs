@@ -5,6 +5,7 @@ use models::topk::{Scored, top_k_dot};
 
 use super::{Context, Located, Pool, item_located, read_fresh};
 use crate::feed::Reason;
+use crate::ids::PostId;
 
 /// The model items that can never be admitted, for the index's in-graph exclusion: posts the
 /// user interacted with, their own posts, posts of hidden authors and deleted posts.
@@ -12,14 +13,15 @@ use crate::feed::Reason;
 pub(crate) fn exclusions(ctx: &Context<'_>) -> Vec<u32> {
     let state = ctx.state;
     let a = &ctx.admission;
-    let mut out: Vec<u32> = a
-        .interacted
+    let mut out: Vec<u32> = ctx
+        .interactions
         .iter()
-        .chain(a.tombstones.iter())
-        .filter_map(|p| state.item_index.get(p).copied())
+        .map(|i| i.post)
+        .chain(a.tombstones.iter().copied())
+        .filter_map(|p| state.item(p))
         .collect();
-    for author in std::iter::once(a.user).chain(a.hidden.iter().map(String::as_str)) {
-        if let Some(items) = state.items_by_author.get(author) {
+    for author in std::iter::once(a.user).chain(a.hidden.iter().copied()) {
+        if let Some(items) = state.items_by_author.get(&author) {
             out.extend_from_slice(items);
         }
     }
@@ -43,18 +45,19 @@ const UNFILTERED_EXCLUSIONS_PER_ITEM: usize = 1;
 /// the index's exclusions applied, the admission filters not yet. Fewer than `k` only when
 /// the index has no more.
 pub(crate) fn search(ctx: &Context<'_>, k: usize, exclude: &[u32]) -> Vec<Scored> {
-    let (Some(q), Some(index)) = (&ctx.user_vector, &ctx.state.index) else {
+    let (Some(q), Some(index)) = (&ctx.user_vector, &ctx.state.model.index) else {
         return Vec::new();
     };
     if index.len() <= ctx.config.exact_search_max_items {
         top_k_dot(q.view(), index.items(), k, exclude)
     } else if exclude.len() <= k.saturating_mul(UNFILTERED_EXCLUSIONS_PER_ITEM) {
-        let mut hits = index.search_with_ef(q.view(), k + exclude.len(), ctx.state.ef_search, &[]);
+        let mut hits =
+            index.search_with_ef(q.view(), k + exclude.len(), ctx.state.model.ef_search, &[]);
         hits.retain(|s| exclude.binary_search(&s.item).is_err());
         hits.truncate(k);
         hits
     } else {
-        index.search_with_ef(q.view(), k, ctx.state.ef_search, exclude)
+        index.search_with_ef(q.view(), k, ctx.state.model.ef_search, exclude)
     }
 }
 
@@ -71,15 +74,15 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     // apply itself (served in this session, seen elsewhere) or it has nothing more. What
     // survives is located and admitted here, once.
     let mut k = quota;
-    let found: Vec<(f32, &str, Located<'_>)> = loop {
+    let found: Vec<(f32, PostId, Located)> = loop {
         let hits = search(ctx, k, &exclude);
-        let kept: Vec<(f32, &str, Located<'_>)> = hits
+        let kept: Vec<(f32, PostId, Located)> = hits
             .iter()
             .filter_map(|s| {
-                let post = state.item_ids[s.item as usize].as_str();
-                let found = item_located(state, s.item)?;
+                let post = state.model.item_ids[s.item as usize];
+                let found = item_located(state, ctx.catalog, s.item)?;
                 ctx.admission
-                    .admits(post, &found.author)
+                    .admits(post, found.author)
                     .then_some((s.score, post, found))
             })
             .collect();
@@ -90,10 +93,10 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     };
     let q = q.as_slice().expect("owned vectors are contiguous");
     let buffer = read_fresh(state);
-    let fresh: Vec<(f32, String)> = buffer
-        .search(q, quota, |p| ctx.admission.admits(&p.id, &p.author))
+    let fresh: Vec<(f32, PostId)> = buffer
+        .search(q, quota, |p| ctx.admission.admits(p.id, p.author))
         .into_iter()
-        .map(|(p, s)| (s, p.id.clone()))
+        .map(|(p, s)| (s, p.id))
         .collect();
     drop(buffer);
     if fresh.is_empty() {
@@ -104,12 +107,12 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
         }
         return;
     }
-    let mut merged: Vec<(f32, &str, Option<Located<'_>>)> = found
+    let mut merged: Vec<(f32, PostId, Option<Located>)> = found
         .into_iter()
         .map(|(s, post, found)| (s, post, Some(found)))
-        .chain(fresh.iter().map(|(s, post)| (*s, post.as_str(), None)))
+        .chain(fresh.iter().map(|&(s, post)| (s, post, None)))
         .collect();
-    merged.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    merged.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     merged.truncate(quota);
     pool.similar_floor = (merged.len() == quota).then(|| merged[quota - 1].0);
     for (_, post, found) in merged {

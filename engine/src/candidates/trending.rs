@@ -4,11 +4,12 @@
 
 use super::{Context, Pool, read_fresh};
 use crate::feed::Reason;
+use crate::ids::PostId;
 
 pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     let quota = ctx.config.trending_quota;
     let mut taken = 0;
-    for (post, _) in &ctx.trending.ranked {
+    for &(post, _) in &ctx.trending.ranked {
         if taken == quota {
             return;
         }
@@ -20,21 +21,21 @@ pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     if !state.has_model() {
         // No popularity to fall back on: the newest posts the engine knows, so that a feed is
         // never empty while posts exist.
-        let newest: Vec<String> = read_fresh(state)
-            .newest(quota - taken, |p| ctx.admission.admits(&p.id, &p.author))
+        let newest: Vec<PostId> = read_fresh(state)
+            .newest(quota - taken, |p| ctx.admission.admits(p.id, p.author))
             .into_iter()
-            .map(|p| p.id.clone())
+            .map(|p| p.id)
             .collect();
         for post in newest {
-            pool.propose(ctx, &post, Reason::Fresh);
+            pool.propose(ctx, post, Reason::Fresh);
         }
         return;
     }
-    for &item in &state.popular_order {
+    for &item in &state.model.popular_order {
         if taken == quota {
             return;
         }
-        if pool.propose(ctx, &state.item_ids[item as usize], Reason::Popular) {
+        if pool.propose(ctx, state.model.item_ids[item as usize], Reason::Popular) {
             taken += 1;
         }
     }

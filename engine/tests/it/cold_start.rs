@@ -1,6 +1,6 @@
 //! Users the model has never seen, and users without interactions.
 
-use engine::{FeedConfig, PostMeta, Reason};
+use engine::{FeedConfig, Reason, UserId};
 
 use crate::*;
 
@@ -8,8 +8,8 @@ use crate::*;
 fn an_unknown_user_gets_a_full_page_of_popular_posts() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    assert_eq!(engine.user_vector("stranger").unwrap(), None);
-    let page = engine.feed("stranger", &first(20)).unwrap();
+    assert_eq!(world.user_vector(&engine, STRANGER), None);
+    let page = world.feed(&engine, STRANGER, &first(20));
     assert_eq!(page.items.len(), 20);
     assert!(page.next_cursor.is_some());
     assert!(
@@ -25,18 +25,11 @@ fn an_unknown_user_gets_a_full_page_of_popular_posts() {
 fn a_cold_user_sees_followed_authors_and_new_posts() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    world.graph.follow("newbie", "u7");
-    let fresh = PostMeta {
-        id: "fresh-1".into(),
-        author: "someone-new".into(),
-        created_at: NOW - 30,
-        deleted: false,
-        topics: vec![],
-        text: String::new(),
-    };
-    world.graph.add_post(fresh.clone());
-    engine.add_post(fresh);
-    let page = engine.feed("newbie", &first(100)).unwrap();
+    let u7 = user_id(7);
+    world.social.follow(NEWBIE, u7);
+    let fresh = new_post_id(1);
+    engine.add_post(meta(fresh, NEWCOMER, NOW - 30, &[]));
+    let page = world.feed(&engine, NEWBIE, &first(100));
     let followed: Vec<_> = page
         .items
         .iter()
@@ -44,14 +37,10 @@ fn a_cold_user_sees_followed_authors_and_new_posts() {
         .collect();
     assert_eq!(
         followed.len(),
-        (0..ITEMS).filter(|&i| author_of(i) == "u7").count()
+        (0..ITEMS).filter(|&i| author_of(i) == u7).count()
     );
-    assert!(followed.iter().all(|it| it.author == "u7"));
-    let new: Vec<_> = page
-        .items
-        .iter()
-        .filter(|it| it.post == "fresh-1")
-        .collect();
+    assert!(followed.iter().all(|it| it.author == u7));
+    let new: Vec<_> = page.items.iter().filter(|it| it.post == fresh).collect();
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].reasons, vec![Reason::Fresh]);
     assert_eq!(page.sources.fresh, 1);
@@ -62,13 +51,14 @@ fn a_cold_feed_is_never_empty_while_an_admissible_post_exists() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
     // The user has seen every post but one.
+    let picky = UserId(1_060);
     let popular_last = post_id(ITEMS - 1);
     for i in 0..ITEMS {
         if post_id(i) != popular_last {
-            world.graph.mark_seen("picky", &post_id(i));
+            world.social.mark_seen(picky, post_id(i));
         }
     }
-    let page = engine.feed("picky", &first(10)).unwrap();
+    let page = world.feed(&engine, picky, &first(10));
     assert_eq!(posts(&page), vec![popular_last]);
     assert_eq!(page.next_cursor, None);
 }

@@ -2,9 +2,8 @@
 //! seen is ranked with the items its text talks like.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use engine::{Engine, PostMeta, Reason};
+use engine::{Engine, PostId, PostMeta, Reason, UserContext, UserId};
 use models::als::AlsModel;
 use models::ann::AnnIndex;
 use models::artifact::{
@@ -36,8 +35,8 @@ fn publish_with_encoder(root: &Path) -> (AlsModel, ContentEncoder) {
     let model = train(42);
     let popularity = MostPopular::fit(&interactions(42));
     let index = AnnIndex::build(model.item_factors.view(), &EXACT).unwrap();
-    let user_ids: Vec<String> = (0..USERS).map(user_id).collect();
-    let item_ids: Vec<String> = (0..ITEMS).map(post_id).collect();
+    let user_ids: Vec<String> = (0..USERS).map(|u| u.to_string()).collect();
+    let item_ids: Vec<String> = (0..ITEMS).map(|i| i.to_string()).collect();
     let texts: Vec<String> = (0..ITEMS).map(text_of).collect();
     let posts: Vec<PostContent<'_>> = texts
         .iter()
@@ -85,8 +84,7 @@ struct ContentWorld {
     _dir: tempfile::TempDir,
     model: AlsModel,
     encoder: ContentEncoder,
-    engine: Engine<Arc<engine::InMemoryGraph>>,
-    graph: Arc<engine::InMemoryGraph>,
+    engine: Engine,
 }
 
 impl ContentWorld {
@@ -95,39 +93,33 @@ impl ContentWorld {
         let (model, encoder) = publish_with_encoder(dir.path());
         let artifact = Artifact::load_current(dir.path()).unwrap();
         assert_eq!(artifact.content_encoder.as_ref(), Some(&encoder));
-        let graph = graph();
-        let engine = Engine::new(artifact, Arc::clone(&graph), model_only()).unwrap();
+        let engine = Engine::new(artifact, catalog(), model_only()).unwrap();
         Self {
             _dir: dir,
             model,
             encoder,
             engine,
-            graph,
         }
     }
 
-    fn add(&self, id: &str, author: &str, topics: &[&str], text: &str) -> PostMeta {
+    fn add(&self, id: PostId, author: UserId, topics: &[&str], text: &str) -> PostMeta {
         let meta = PostMeta {
-            id: id.into(),
-            author: author.into(),
-            created_at: NOW - 10,
-            deleted: false,
-            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             text: text.into(),
+            ..meta(id, author, NOW - 10, topics)
         };
-        self.graph.add_post(meta.clone());
         self.engine.add_post(meta.clone());
         meta
     }
 
     /// `user`'s whole model-only feed, in order.
-    fn ranking(&self, user: &str) -> Vec<engine::FeedItem> {
+    fn ranking(&self, user: UserId) -> Vec<engine::FeedItem> {
+        let ctx = UserContext::default();
         let mut items = Vec::new();
-        let mut page = self.engine.feed(user, &first(100)).unwrap();
+        let mut page = self.engine.feed(user, &ctx, &first(100)).unwrap();
         loop {
             items.extend(page.items.iter().cloned());
             match page.next_cursor.clone() {
-                Some(cursor) => page = self.engine.feed(user, &next(100, &cursor)).unwrap(),
+                Some(cursor) => page = self.engine.feed(user, &ctx, &next(100, &cursor)).unwrap(),
                 None => return items,
             }
         }
@@ -135,15 +127,15 @@ impl ContentWorld {
 }
 
 /// The groups of the model items ranked above `post` in `ranking` (other new posts left out).
-fn groups_above(ranking: &[engine::FeedItem], post: &str) -> Vec<usize> {
+fn groups_above(ranking: &[engine::FeedItem], post: PostId) -> Vec<usize> {
     let at = ranking
         .iter()
         .position(|it| it.post == post)
         .unwrap_or_else(|| panic!("{post} missing"));
     ranking[..at]
         .iter()
-        .filter_map(|it| it.post.strip_prefix('p')?.parse::<usize>().ok())
-        .map(group_of_item)
+        .filter(|it| is_item(it.post))
+        .map(|it| group_of_item(item_of(it.post) as usize))
         .collect()
 }
 
@@ -155,17 +147,13 @@ fn dot(a: ArrayView1<'_, f32>, b: &[f32]) -> f32 {
 fn a_new_post_by_an_unknown_author_is_ranked_with_the_group_its_text_matches() {
     let world = ContentWorld::new();
     // No known author and no topic: without the encoder it would have no vector at all.
-    let meta = world.add(
-        "new-jazz",
-        "newcomer",
-        &[],
-        "Jazz concert tonight: new album!",
-    );
+    let jazz = new_post_id(1);
+    let meta = world.add(jazz, NEWCOMER, &[], "Jazz concert tonight: new album!");
     let vector = world.encoder.encode(&meta.topics, &meta.text).unwrap();
     for u in 0..USERS {
         let user = user_id(u);
-        let ranking = world.ranking(&user);
-        let it = ranking.iter().find(|it| it.post == "new-jazz").unwrap();
+        let ranking = world.ranking(user);
+        let it = ranking.iter().find(|it| it.post == jazz).unwrap();
         assert_eq!(it.reasons, vec![Reason::Similar]);
         // The engine scored it with the encoder's vector.
         let want = dot(world.model.user_factors.row(u), &vector);
@@ -174,7 +162,7 @@ fn a_new_post_by_an_unknown_author_is_ranked_with_the_group_its_text_matches() {
             "{user}: {} vs {want}",
             it.score
         );
-        let above = groups_above(&ranking, "new-jazz");
+        let above = groups_above(&ranking, jazz);
         if group_of_user(u) == 2 {
             // Among the jazz community's items: only they are ranked above it.
             assert!(above.iter().all(|&g| g == 2), "{user}: {above:?}");
@@ -184,8 +172,8 @@ fn a_new_post_by_an_unknown_author_is_ranked_with_the_group_its_text_matches() {
             let own = |groups: &[usize]| groups.iter().filter(|&&g| g == group_of_user(u)).count();
             let in_feed: Vec<usize> = ranking
                 .iter()
-                .filter_map(|it| it.post.strip_prefix('p')?.parse::<usize>().ok())
-                .map(group_of_item)
+                .filter(|it| is_item(it.post))
+                .map(|it| group_of_item(item_of(it.post) as usize))
                 .collect();
             assert_eq!(own(&above), own(&in_feed), "{user}: {above:?}");
         }
@@ -196,13 +184,14 @@ fn a_new_post_by_an_unknown_author_is_ranked_with_the_group_its_text_matches() {
 fn the_encoder_comes_before_the_authors_mean_and_falls_back_to_it() {
     let world = ContentWorld::new();
     // u2 writes in community 2, but this post talks like community 0.
-    let meta = world.add("new-football", "u2", &[], "Late goal wins the match");
+    let (football, unknown, u2) = (new_post_id(1), new_post_id(2), user_id(2));
+    let meta = world.add(football, u2, &[], "Late goal wins the match");
     // Nothing the encoder knows: the author's mean vector, as without an encoder.
-    world.add("new-unknown", "u2", &["g2"], "zzz qqq");
+    world.add(unknown, u2, &["g2"], "zzz qqq");
     let encoded = world.encoder.encode(&meta.topics, &meta.text).unwrap();
     assert_eq!(world.encoder.encode(&["g2".to_owned()], "zzz qqq"), None);
     let items = &world.model.item_factors;
-    let by_author: Vec<usize> = (0..ITEMS).filter(|&i| author_of(i) == "u2").collect();
+    let by_author: Vec<usize> = (0..ITEMS).filter(|&i| author_of(i) == u2).collect();
     let mut author_mean = Array1::<f32>::zeros(items.ncols());
     for &i in &by_author {
         author_mean += &items.row(i);
@@ -211,13 +200,13 @@ fn the_encoder_comes_before_the_authors_mean_and_falls_back_to_it() {
 
     // Users of both communities (not u2: nobody is shown their own posts).
     for u in [0, 4, 6] {
-        let ranking = world.ranking(&user_id(u));
+        let ranking = world.ranking(user_id(u));
         let user = world.model.user_factors.row(u);
-        let score = |post: &str| ranking.iter().find(|it| it.post == post).unwrap().score;
-        assert!((score("new-football") - dot(user, &encoded)).abs() < 1e-5);
-        assert!((score("new-unknown") - user.dot(&author_mean)).abs() < 1e-5);
+        let score = |post: PostId| ranking.iter().find(|it| it.post == post).unwrap().score;
+        assert!((score(football) - dot(user, &encoded)).abs() < 1e-5);
+        assert!((score(unknown) - user.dot(&author_mean)).abs() < 1e-5);
     }
     // A football fan sees it among the football items.
-    let above = groups_above(&world.ranking("u0"), "new-football");
+    let above = groups_above(&world.ranking(user_id(0)), football);
     assert!(above.iter().all(|&g| g == 0), "{above:?}");
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use engine::{Error, FeedConfig, InteractionKind, Reason, SocialGraph};
+use engine::{Error, FeedConfig, InteractionKind, PostId, Reason};
 use models::topk::top_k_dot;
 
 use crate::*;
@@ -12,22 +12,26 @@ use crate::*;
 fn the_model_ranking_equals_brute_force_top_k_with_the_same_exclusions() {
     let world = World::publish();
     let engine = world.engine(model_only());
-    // u1 liked two posts (not recorded as live interactions: the trained vector stays), hid
-    // the author u5, and writes posts of their own.
-    world.graph.interact("u1", "p1", InteractionKind::Like);
-    world.graph.interact("u1", "p9", InteractionKind::View);
-    world.graph.hide("u1", "u5");
+    // u1 liked two posts (not told to the engine: the trained vector stays), hid the author
+    // u5, and writes posts of their own.
+    world
+        .social
+        .interact(user_id(1), post_id(1), InteractionKind::Like);
+    world
+        .social
+        .interact(user_id(1), post_id(9), InteractionKind::View);
+    world.social.hide(user_id(1), user_id(5));
     for u in [1usize, 2, 7, 30, 55] {
         let user = user_id(u);
         let mut exclude: Vec<u32> = world
-            .graph
-            .interactions(&user)
+            .context(&engine, user)
+            .interactions
             .iter()
-            .map(|i| item_of(&i.post))
+            .map(|i| item_of(i.post))
             .collect();
         for i in 0..ITEMS {
             let author = author_of(i);
-            if author == user || (u == 1 && author == "u5") {
+            if author == user || (u == 1 && author == user_id(5)) {
                 exclude.push(i as u32);
             }
         }
@@ -39,10 +43,10 @@ fn the_model_ranking_equals_brute_force_top_k_with_the_same_exclusions() {
             40,
             &exclude,
         );
-        let page = engine.feed(&user, &first(40)).unwrap();
+        let page = world.feed(&engine, user, &first(40));
         assert_eq!(page.items.len(), 40);
         assert_eq!(page.model_version, "v1");
-        let got: Vec<u32> = page.items.iter().map(|it| item_of(&it.post)).collect();
+        let got: Vec<u32> = page.items.iter().map(|it| item_of(it.post)).collect();
         let want: Vec<u32> = expected.iter().map(|s| s.item).collect();
         assert_eq!(got, want, "user {user}");
         for (it, s) in page.items.iter().zip(&expected) {
@@ -62,10 +66,11 @@ fn the_model_ranking_equals_brute_force_top_k_with_the_same_exclusions() {
 fn seen_posts_are_filtered_even_from_a_running_session() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    let page = engine.feed("u2", &first(10)).unwrap();
-    let target = page.items[3].post.clone();
-    world.graph.mark_seen("u2", &target);
-    let again = engine.feed("u2", &first(10)).unwrap();
+    let u2 = user_id(2);
+    let page = world.feed(&engine, u2, &first(10));
+    let target = page.items[3].post;
+    world.social.mark_seen(u2, target);
+    let again = world.feed(&engine, u2, &first(10));
     assert!(!posts(&again).contains(&target));
     // The rest keeps its order: only the seen post left.
     let mut before = posts(&page);
@@ -77,8 +82,9 @@ fn seen_posts_are_filtered_even_from_a_running_session() {
 fn own_posts_never_appear_although_the_model_ranks_them_high() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    let own: HashSet<String> = (0..ITEMS)
-        .filter(|&i| author_of(i) == "u3")
+    let u3 = user_id(3);
+    let own: HashSet<PostId> = (0..ITEMS)
+        .filter(|&i| author_of(i) == u3)
         .map(post_id)
         .collect();
     let unfiltered = top_k_dot(
@@ -92,12 +98,12 @@ fn own_posts_never_appear_although_the_model_ranks_them_high() {
             .iter()
             .any(|s| own.contains(&post_id(s.item as usize)))
     );
-    let page = engine.feed("u3", &first(100)).unwrap();
+    let page = world.feed(&engine, u3, &first(100));
     assert!(page.items.len() >= 40);
     assert!(
         page.items
             .iter()
-            .all(|it| !own.contains(&it.post) && it.author != "u3")
+            .all(|it| !own.contains(&it.post) && it.author != u3)
     );
 }
 
@@ -105,13 +111,12 @@ fn own_posts_never_appear_although_the_model_ranks_them_high() {
 fn hidden_authors_disappear_at_once() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    let page = engine.feed("u6", &first(20)).unwrap();
-    let author = page.items[0].author.clone();
-    world.graph.hide("u6", &author);
-    let next = engine
-        .feed("u6", &next(20, page.next_cursor.as_deref().unwrap()))
-        .unwrap();
-    let fresh = engine.feed("u6", &first(100)).unwrap();
+    let u6 = user_id(6);
+    let page = world.feed(&engine, u6, &first(20));
+    let author = page.items[0].author;
+    world.social.hide(u6, author);
+    let next = world.feed(&engine, u6, &next(20, page.next_cursor.as_deref().unwrap()));
+    let fresh = world.feed(&engine, u6, &first(100));
     for p in [&next, &fresh] {
         assert!(!p.items.is_empty());
         assert!(p.items.iter().all(|it| it.author != author));
@@ -122,29 +127,30 @@ fn hidden_authors_disappear_at_once() {
 fn deleted_posts_disappear_at_once_even_mid_session() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    let big = engine.feed("u9", &first(30)).unwrap();
-    let page = engine.feed("u9", &first(10)).unwrap();
+    let u9 = user_id(9);
+    let big = world.feed(&engine, u9, &first(30));
+    let page = world.feed(&engine, u9, &first(10));
     // A post due on the second page, and one from the first page, are deleted.
-    let due = big.items[12].post.clone();
-    let shown = page.items[0].post.clone();
-    engine.delete_post(&due);
-    engine.delete_post(&shown);
-    let second = engine
-        .feed("u9", &next(10, page.next_cursor.as_deref().unwrap()))
-        .unwrap();
+    let due = big.items[12].post;
+    let shown = page.items[0].post;
+    engine.delete_post(due);
+    engine.delete_post(shown);
+    let second = world.feed(&engine, u9, &next(10, page.next_cursor.as_deref().unwrap()));
     assert!(!posts(&second).contains(&due));
-    for user in ["u9", "u10", "u11", "stranger"] {
-        let p = engine.feed(user, &first(100)).unwrap();
+    for user in [u9, user_id(10), user_id(11), STRANGER] {
+        let p = world.feed(&engine, user, &first(100));
         assert!(
             !posts(&p).contains(&due) && !posts(&p).contains(&shown),
             "{user}"
         );
     }
+    assert_eq!(engine.catalog_len(), ITEMS - 2);
 }
 
 #[test]
 fn the_diversity_rule_holds_and_is_needed() {
     let world = World::publish();
+    let u4 = user_id(4);
     let obeys = |items: &[engine::FeedItem], max: usize, window: usize| {
         items.windows(window).all(|w| {
             w.iter()
@@ -155,7 +161,7 @@ fn the_diversity_rule_holds_and_is_needed() {
         diversity_window: 0,
         ..FeedConfig::default()
     });
-    let page = off.feed("u4", &first(60)).unwrap();
+    let page = world.feed(&off, u4, &first(60));
     assert!(
         !obeys(&page.items, 1, 6),
         "the test needs a feed that breaks the rule"
@@ -169,8 +175,8 @@ fn the_diversity_rule_holds_and_is_needed() {
     let mut all = Vec::new();
     for _ in 0..4 {
         let page = match &cursor {
-            None => on.feed("u4", &first(15)).unwrap(),
-            Some(c) => on.feed("u4", &next(15, c)).unwrap(),
+            None => world.feed(&on, u4, &first(15)),
+            Some(c) => world.feed(&on, u4, &next(15, c)),
         };
         all.extend(page.items);
         cursor = page.next_cursor;
@@ -183,14 +189,15 @@ fn the_diversity_rule_holds_and_is_needed() {
 fn pages_concatenate_to_the_single_big_page() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    let big = engine.feed("u8", &first(100)).unwrap();
+    let u8 = user_id(8);
+    let big = world.feed(&engine, u8, &first(100));
     assert_eq!(big.items.len(), 100);
     let mut paged = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..5 {
         let page = match &cursor {
-            None => engine.feed("u8", &first(20)).unwrap(),
-            Some(c) => engine.feed("u8", &next(20, c)).unwrap(),
+            None => world.feed(&engine, u8, &first(20)),
+            Some(c) => world.feed(&engine, u8, &next(20, c)),
         };
         assert_eq!(page.items.len(), 20);
         paged.extend(page.items);
@@ -213,21 +220,26 @@ fn pages_never_repeat_a_post_even_when_the_list_is_rebuilt() {
         fresh_quota: 0,
         ..FeedConfig::default()
     });
+    let u12 = user_id(12);
     let mut seen = HashSet::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
         let page = match &cursor {
-            None => engine.feed("u12", &first(7)).unwrap(),
-            Some(c) => engine.feed("u12", &next(7, c)).unwrap(),
+            None => world.feed(&engine, u12, &first(7)),
+            Some(c) => world.feed(&engine, u12, &next(7, c)),
         };
         for it in &page.items {
-            assert!(seen.insert(it.post.clone()), "{} repeated", it.post);
+            assert!(seen.insert(it.post), "{} repeated", it.post);
         }
         pages += 1;
-        // Rebuild the list every other page, as a like or an expiry would.
+        // Rebuild the list every other page, as a like or an expiry would; and every third
+        // page drop every list, as a catalog reload does.
         if pages % 2 == 0 {
-            engine.invalidate_user("u12");
+            engine.invalidate_user(u12);
+        }
+        if pages % 3 == 0 {
+            engine.invalidate_all();
         }
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -243,38 +255,47 @@ fn pages_never_repeat_a_post_even_when_the_list_is_rebuilt() {
 fn bad_requests_are_rejected() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
+    let (u1, u2) = (user_id(1), user_id(2));
     assert!(matches!(
-        engine.feed("u1", &first(0)),
+        world.try_feed(&engine, u1, &first(0)),
         Err(Error::InvalidPageSize { got: 0, max: 100 })
     ));
     assert!(matches!(
-        engine.feed("u1", &first(101)),
+        world.try_feed(&engine, u1, &first(101)),
         Err(Error::InvalidPageSize { got: 101, .. })
     ));
-    let page = engine.feed("u1", &first(5)).unwrap();
+    let page = world.feed(&engine, u1, &first(5));
     let cursor = page.next_cursor.unwrap();
     assert!(matches!(
-        engine.feed("u2", &next(5, &cursor)),
+        world.try_feed(&engine, u2, &next(5, &cursor)),
         Err(Error::CursorUserMismatch)
     ));
     assert!(matches!(
-        engine.feed("u1", &next(5, "not a cursor")),
+        world.try_feed(&engine, u1, &next(5, "not a cursor")),
         Err(Error::InvalidCursor { .. })
     ));
-    assert!(matches!(
-        engine::Engine::new(
-            world.artifact(),
-            world.graph.clone(),
+    for (config, field) in [
+        (
             FeedConfig {
                 max_page_size: 0,
                 ..FeedConfig::default()
-            }
+            },
+            "max_page_size",
         ),
-        Err(Error::InvalidConfig {
-            field: "max_page_size",
-            ..
-        })
-    ));
+        (
+            FeedConfig {
+                context_seen: 0,
+                ..FeedConfig::default()
+            },
+            "context_seen",
+        ),
+    ] {
+        let err = engine::Engine::new(world.artifact(), catalog(), config).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidConfig { field: f, .. } if f == field),
+            "{err:?}"
+        );
+    }
 }
 
 #[test]
@@ -300,11 +321,11 @@ fn through_the_hnsw_graph_the_model_ranking_finds_most_of_the_exact_top_k() {
         .iter()
         .map(|s| s.item)
         .collect();
-        let page = engine.feed(&user, &first(10)).unwrap();
+        let page = world.feed(&engine, user, &first(10));
         found += page
             .items
             .iter()
-            .filter(|it| want.contains(&item_of(&it.post)))
+            .filter(|it| want.contains(&item_of(it.post)))
             .count();
         total += want.len();
     }
@@ -320,12 +341,12 @@ fn both_index_search_paths_apply_the_exclusions() {
     for u in [1usize, 2, 7] {
         let user = user_id(u);
         world
-            .graph
-            .interact(&user, &post_id(u + 10), InteractionKind::Like);
+            .social
+            .interact(user, post_id(u + 10), InteractionKind::Like);
         world
-            .graph
-            .interact(&user, &post_id(u + 30), InteractionKind::View);
-        world.graph.hide(&user, &author_of(u + 4));
+            .social
+            .interact(user, post_id(u + 30), InteractionKind::View);
+        world.social.hide(user, author_of(u + 4));
     }
     // 18 exclusions per user: 8 own posts, 8 of the hidden author, 2 interactions.
     for quota in [5, 40] {
@@ -354,15 +375,15 @@ fn both_index_search_paths_apply_the_exclusions() {
             .iter()
             .map(|s| s.item)
             .collect();
-            let page = engine.feed(&user, &first(quota)).unwrap();
+            let page = world.feed(&engine, user, &first(quota));
             assert_eq!(page.items.len(), quota);
             for it in &page.items {
-                assert!(!exclude.contains(&item_of(&it.post)), "{user}: {}", it.post);
+                assert!(!exclude.contains(&item_of(it.post)), "{user}: {}", it.post);
             }
             found += page
                 .items
                 .iter()
-                .filter(|it| want.contains(&item_of(&it.post)))
+                .filter(|it| want.contains(&item_of(it.post)))
                 .count();
             total += want.len();
         }

@@ -1,6 +1,6 @@
 //! Live updates: fold-in, new posts, trending.
 
-use engine::{FeedConfig, InteractionKind, PostMeta, Reason};
+use engine::{FeedConfig, InteractionKind, PostId, Reason};
 use models::topk::top_k_dot;
 use ndarray::{Array1, Array2};
 
@@ -34,22 +34,19 @@ fn solve(mut a: Array2<f64>, mut b: Array1<f64>) -> Array1<f64> {
 }
 
 #[test]
-fn a_recorded_interaction_folds_the_user_in_exactly() {
+fn a_changed_users_next_feed_folds_them_in_exactly() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
     let events = [
-        ("p2", InteractionKind::Like),
-        ("p6", InteractionKind::Comment),
-        ("p10", InteractionKind::View),
-        ("p2", InteractionKind::View),
+        (2, InteractionKind::Like),
+        (6, InteractionKind::Comment),
+        (10, InteractionKind::View),
+        (2, InteractionKind::View),
     ];
-    for (post, kind) in events {
-        world.graph.interact("newbie", post, kind);
-        engine
-            .record_interaction("newbie", post, kind, NOW)
-            .unwrap();
+    for (item, kind) in events {
+        world.interact(&engine, NEWBIE, post_id(item), kind, NOW);
     }
-    let got = engine.user_vector("newbie").unwrap().unwrap();
+    let got = world.user_vector(&engine, NEWBIE).unwrap();
 
     // Closed form: (YᵀY + Σ (c_i - 1) y_i y_iᵀ + λI) x = Σ c_i y_i, c = 1 + α w.
     let y = world.model.item_factors.mapv(f64::from);
@@ -84,23 +81,21 @@ fn a_recorded_interaction_folds_the_user_in_exactly() {
 fn the_next_page_reflects_a_like_made_a_second_ago() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    let first_page = engine.feed("newbie", &first(10)).unwrap();
+    let first_page = world.feed(&engine, NEWBIE, &first(10));
     assert!(
         first_page
             .items
             .iter()
             .all(|it| !it.reasons.contains(&Reason::Similar))
     );
-    for post in ["p2", "p6", "p10", "p14"] {
-        world.graph.interact("newbie", post, InteractionKind::Like);
-        engine
-            .record_interaction("newbie", post, InteractionKind::Like, NOW)
-            .unwrap();
+    let liked: Vec<PostId> = [2, 6, 10, 14].into_iter().map(post_id).collect();
+    for &post in &liked {
+        world.interact(&engine, NEWBIE, post, InteractionKind::Like, NOW);
     }
     // The like dropped the cached list: the next page is ranked again.
     assert_eq!(engine.stats().builds, 1);
     let cursor = first_page.next_cursor.clone().unwrap();
-    let second = engine.feed("newbie", &next(10, &cursor)).unwrap();
+    let second = world.feed(&engine, NEWBIE, &next(10, &cursor));
     assert_eq!(engine.stats().builds, 2);
     let similar: Vec<_> = second
         .items
@@ -110,7 +105,7 @@ fn the_next_page_reflects_a_like_made_a_second_ago() {
     assert!(similar.len() >= 5, "{second:?}");
     let in_group = similar
         .iter()
-        .filter(|it| group_of_item(item_of(&it.post) as usize) == 2)
+        .filter(|it| group_of_item(item_of(it.post) as usize) == 2)
         .count();
     assert!(
         in_group * 10 >= similar.len() * 8,
@@ -119,7 +114,7 @@ fn the_next_page_reflects_a_like_made_a_second_ago() {
     );
     for it in &second.items {
         assert!(!posts(&first_page).contains(&it.post));
-        assert!(!["p2", "p6", "p10", "p14"].contains(&it.post.as_str()));
+        assert!(!liked.contains(&it.post));
     }
 }
 
@@ -127,28 +122,13 @@ fn the_next_page_reflects_a_like_made_a_second_ago() {
 fn a_new_post_is_ranked_at_once_with_its_authors_mean_vector() {
     let world = World::publish();
     let engine = world.engine(model_only());
-    let page = engine.feed("u6", &first(10)).unwrap();
-    let meta = PostMeta {
-        id: "new-1".into(),
-        author: "u2".into(),
-        created_at: NOW - 10,
-        deleted: false,
-        topics: vec![],
-        text: String::new(),
-    };
-    world.graph.add_post(meta.clone());
-    engine.add_post(meta);
+    let u6 = user_id(6);
+    let page = world.feed(&engine, u6, &first(10));
+    let (new1, new2) = (new_post_id(1), new_post_id(2));
+    engine.add_post(meta(new1, user_id(2), NOW - 10, &[]));
     // By topic only: an author the model has never seen.
-    let by_topic = PostMeta {
-        id: "new-2".into(),
-        author: "newcomer".into(),
-        created_at: NOW - 5,
-        deleted: false,
-        topics: vec!["g2".into(), "unknown-topic".into()],
-        text: String::new(),
-    };
-    world.graph.add_post(by_topic.clone());
-    engine.add_post(by_topic);
+    engine.add_post(meta(new2, NEWCOMER, NOW - 5, &["g2", "unknown-topic"]));
+    assert_eq!(engine.catalog_len(), ITEMS + 2);
 
     let user = world.model.user_factors.row(6);
     let items = &world.model.item_factors;
@@ -159,13 +139,11 @@ fn a_new_post_is_ranked_at_once_with_its_authors_mean_vector() {
         }
         m / rows.len() as f32
     };
-    let by_author = mean((0..ITEMS).filter(|&i| author_of(i) == "u2").collect());
+    let by_author = mean((0..ITEMS).filter(|&i| author_of(i) == user_id(2)).collect());
     let by_group = mean((0..ITEMS).filter(|&i| group_of_item(i) == 2).collect());
     // The next page of the running session ranks them among the model's items.
-    let second = engine
-        .feed("u6", &next(40, page.next_cursor.as_deref().unwrap()))
-        .unwrap();
-    for (post, vector) in [("new-1", &by_author), ("new-2", &by_group)] {
+    let second = world.feed(&engine, u6, &next(40, page.next_cursor.as_deref().unwrap()));
+    for (post, vector) in [(new1, &by_author), (new2, &by_group)] {
         let it = second
             .items
             .iter()
@@ -178,18 +156,18 @@ fn a_new_post_is_ranked_at_once_with_its_authors_mean_vector() {
     let mut all = items.clone();
     all.push_row(by_author.view()).unwrap();
     all.push_row(by_group.view()).unwrap();
-    let shown: Vec<u32> = posts(&page).iter().map(|p| item_of(p)).collect();
+    let shown: Vec<u32> = posts(&page).into_iter().map(item_of).collect();
     let mut exclude: Vec<u32> = (0..ITEMS)
-        .filter(|&i| author_of(i) == "u6")
+        .filter(|&i| author_of(i) == u6)
         .map(|i| i as u32)
         .chain(shown)
         .collect();
     exclude.sort_unstable();
-    let want: Vec<String> = top_k_dot(user, all.view(), 40, &exclude)
+    let want: Vec<PostId> = top_k_dot(user, all.view(), 40, &exclude)
         .iter()
         .map(|s| match s.item as usize {
-            i if i == ITEMS => "new-1".to_owned(),
-            i if i == ITEMS + 1 => "new-2".to_owned(),
+            i if i == ITEMS => new1,
+            i if i == ITEMS + 1 => new2,
             i => post_id(i),
         })
         .collect();
@@ -201,14 +179,16 @@ fn engagement_makes_a_post_trend() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
     for u in 40..46 {
-        let user = user_id(u);
-        world.graph.interact(&user, "p77", InteractionKind::Like);
-        engine
-            .record_interaction(&user, "p77", InteractionKind::Like, NOW - 60)
-            .unwrap();
+        world.interact(
+            &engine,
+            user_id(u),
+            post_id(77),
+            InteractionKind::Like,
+            NOW - 60,
+        );
     }
-    let page = engine.feed("stranger", &first(10)).unwrap();
-    assert_eq!(page.items[0].post, "p77");
+    let page = world.feed(&engine, STRANGER, &first(10));
+    assert_eq!(page.items[0].post, post_id(77));
     assert!(page.items[0].reasons.contains(&Reason::Trending));
     assert_eq!(page.sources.trending, 1);
     // Outside the window it no longer trends.
@@ -216,8 +196,8 @@ fn engagement_makes_a_post_trend() {
         now: NOW + 3 * 24 * 3600,
         ..first(10)
     };
-    engine.invalidate_user("stranger");
-    let page = engine.feed("stranger", &later).unwrap();
+    engine.invalidate_user(STRANGER);
+    let page = world.feed(&engine, STRANGER, &later);
     assert_eq!(page.sources.trending, 0);
 }
 
@@ -226,13 +206,13 @@ fn engagement_replayed_after_a_restart_trends_without_touching_users() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
     for at in [NOW - 100, NOW - 50] {
-        engine.record_engagement("p33", InteractionKind::Share, at);
+        engine.record_engagement(post_id(33), InteractionKind::Share, at);
     }
-    let page = engine.feed("stranger", &first(5)).unwrap();
-    assert_eq!(page.items[0].post, "p33");
+    let page = world.feed(&engine, STRANGER, &first(5));
+    assert_eq!(page.items[0].post, post_id(33));
     assert!(page.items[0].reasons.contains(&Reason::Trending));
     assert_eq!(
-        engine.user_vector("u1").unwrap().unwrap(),
+        world.user_vector(&engine, user_id(1)).unwrap(),
         world.model.user_factors.row(1).to_vec()
     );
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use engine::{FeedConfig, PostMeta, Reason};
+use engine::{FeedConfig, Reason, UserContext};
 use models::artifact::Artifact;
 
 use crate::*;
@@ -16,7 +16,7 @@ fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
     let v1 = publish_version(dir.path(), "v1", 42);
     let v2 = publish_version(dir.path(), "v2", 7);
     let load = |v: &str| Artifact::load(&dir.path().join(v)).unwrap();
-    let engine = Arc::new(engine::Engine::new(load("v1"), graph(), model_only()).unwrap());
+    let engine = Arc::new(engine::Engine::new(load("v1"), catalog(), model_only()).unwrap());
     let models = Arc::new([("v1", v1), ("v2", v2)]);
     let done = Arc::new(AtomicBool::new(false));
     let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -36,7 +36,8 @@ fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
                     round += 1;
                     let u = (t * 11 + round) % USERS;
                     let user = user_id(u);
-                    let page = engine.feed(&user, &first(10)).unwrap();
+                    let ctx = UserContext::default();
+                    let page = engine.feed(user, &ctx, &first(10)).unwrap();
                     let model = &models
                         .iter()
                         .find(|(v, _)| *v == page.model_version)
@@ -46,11 +47,11 @@ fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
                         let want = model
                             .user_factors
                             .row(u)
-                            .dot(&model.item_factors.row(item_of(&it.post) as usize));
+                            .dot(&model.item_factors.row(item_of(it.post) as usize));
                         assert!((it.score - want).abs() < 1e-5, "mixed models in one page");
                     }
                     let next_page = engine
-                        .feed(&user, &next(10, page.next_cursor.as_deref().unwrap()))
+                        .feed(user, &ctx, &next(10, page.next_cursor.as_deref().unwrap()))
                         .unwrap();
                     assert_eq!(next_page.items.len(), 10);
                     versions.push(page.model_version);
@@ -86,37 +87,29 @@ fn concurrent_feeds_during_swaps_each_come_from_exactly_one_model() {
 fn posts_added_before_a_swap_stay_candidates_under_the_new_model() {
     let dir = tempfile::tempdir().unwrap();
     publish_version(dir.path(), "v1", 42);
-    let g = graph();
     let engine = engine::Engine::new(
         Artifact::load(&dir.path().join("v1")).unwrap(),
-        Arc::clone(&g),
+        catalog(),
         FeedConfig::default(),
     )
     .unwrap();
-    let meta = PostMeta {
-        id: "late".into(),
-        author: "u1".into(),
-        created_at: NOW - 20,
-        deleted: false,
-        topics: vec![],
-        text: String::new(),
-    };
-    g.add_post(meta.clone());
-    engine.add_post(meta);
+    let late = new_post_id(1);
+    engine.add_post(meta(late, user_id(1), NOW - 20, &[]));
     publish_version(dir.path(), "v2", 7);
     assert_eq!(
         engine.reload_if_changed(dir.path()).unwrap().as_deref(),
         Some("v2")
     );
     assert_eq!(engine.reload_if_changed(dir.path()).unwrap(), None);
-    let page = engine.feed("stranger", &first(100)).unwrap();
+    let ctx = UserContext::default();
+    let page = engine.feed(STRANGER, &ctx, &first(100)).unwrap();
     assert_eq!(page.model_version, "v2");
-    let late = page.items.iter().find(|it| it.post == "late").unwrap();
-    assert!(late.reasons.contains(&Reason::Fresh));
+    let it = page.items.iter().find(|it| it.post == late).unwrap();
+    assert!(it.reasons.contains(&Reason::Fresh));
     // An interested user finds it by similarity under the new model too.
-    let page = engine.feed("u5", &first(100)).unwrap();
-    let late = page.items.iter().find(|it| it.post == "late").unwrap();
-    assert!(late.reasons.contains(&Reason::Similar));
+    let page = engine.feed(user_id(5), &ctx, &first(100)).unwrap();
+    let it = page.items.iter().find(|it| it.post == late).unwrap();
+    assert!(it.reasons.contains(&Reason::Similar));
 }
 
 #[test]
@@ -135,38 +128,33 @@ fn the_background_reloader_swaps_in_a_newly_published_version() {
         thread::sleep(std::time::Duration::from_millis(5));
     }
     drop(reloader);
-    assert_eq!(engine.feed("u1", &first(5)).unwrap().model_version, "v2");
+    assert_eq!(
+        world.feed(&engine, user_id(1), &first(5)).model_version,
+        "v2"
+    );
 }
 
 #[test]
 fn a_swap_drops_the_tombstones_no_served_model_needs() {
     let world = World::publish();
     let engine = world.engine(FeedConfig::default());
-    let late = PostMeta {
-        id: "late".into(),
-        author: "u1".into(),
-        created_at: NOW - 20,
-        deleted: false,
-        topics: vec!["g1".into()],
-        text: String::new(),
-    };
-    world.graph.add_post(late.clone());
-    engine.add_post(late);
+    let late = new_post_id(1);
+    engine.add_post(meta(late, user_id(1), NOW - 20, &["g1"]));
     // A model post and a post added since the model: both tombstoned.
-    for post in ["p3", "late"] {
-        world.graph.delete_post(post);
+    for post in [post_id(3), late] {
         engine.delete_post(post);
     }
     assert_eq!(engine.tombstones(), 2);
-    world.graph.follow("u9", "u1");
-    world.graph.follow("u9", "u3");
+    let u9 = user_id(9);
+    world.social.follow(u9, user_id(1));
+    world.social.follow(u9, user_id(3));
     let swap_to = |version: &str, seed: u64| {
         publish_version(world.dir.path(), version, seed);
         engine.reload_if_changed(world.dir.path()).unwrap().unwrap();
-        let page = engine.feed("u9", &first(100)).unwrap();
+        let page = world.feed(&engine, u9, &first(100));
         assert_eq!(page.model_version, version);
-        for gone in ["p3", "late"] {
-            assert!(!posts(&page).contains(&gone.to_owned()), "{gone} served");
+        for gone in [post_id(3), late] {
+            assert!(!posts(&page).contains(&gone), "{gone} served");
         }
     };
     // The new models still know p3 (the planted world keeps its items): its tombstone stays;
