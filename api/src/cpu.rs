@@ -73,7 +73,7 @@ impl CpuPool {
             work()
         })
         .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("blocking task")))
+        .map_err(|e| ApiError::Internal(crate::Error::Task(e)))
     }
 }
 
@@ -89,16 +89,15 @@ impl CpuPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let slot = Arc::clone(&self.slots)
-            .acquire_owned()
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("cpu pool closed")))?;
+        let slot = Arc::clone(&self.slots).acquire_owned().await.map_err(|_| {
+            ApiError::Internal(crate::Error::Unexpected("the CPU pool is closed".into()))
+        })?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             work()
         })
         .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("blocking task")))
+        .map_err(|e| ApiError::Internal(crate::Error::Task(e)))
     }
 }
 

@@ -1,4 +1,6 @@
-//! The one error type of the API and its JSON shape.
+//! The errors of the API crate: [`ApiError`] (what a request fails with, and its JSON shape) and
+//! [`Error`] (what starting the service, connecting the store, seeding and exporting fail with;
+//! the cause of every internal 500).
 //!
 //! Every failure a client sees is `{"error": {"code": "stable_snake_case", "message": "..."}}`
 //! with the matching status: handler errors, JSON and query rejections, unknown routes, wrong
@@ -14,6 +16,83 @@ use utoipa::ToSchema;
 
 /// `Result` with [`ApiError`].
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// What the service's own operations fail with (start-up, the store, seeding, exporting), and the
+/// cause of an internal error of a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unsupported database URL {url:?}: expected sqlite:// or postgres://")]
+    UnsupportedDatabaseUrl { url: String },
+    #[error("cannot connect to the database at {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("{what} {}", path.display())]
+    Io {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Csv {
+        path: std::path::PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("invalid Redis URL {url:?}")]
+    RedisUrl {
+        url: String,
+        #[source]
+        source: redis::RedisError,
+    },
+    #[error("the JWT secret must be at least {min} bytes, got {got}")]
+    ShortJwtSecret { min: usize, got: usize },
+    #[error("cannot sign an access token")]
+    Sign(#[source] jsonwebtoken::errors::Error),
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    #[error("cannot load the published model in {}", dir.display())]
+    Model {
+        dir: std::path::PathBuf,
+        #[source]
+        source: models::error::Error,
+    },
+    #[error("engine error")]
+    Engine(#[from] engine::Error),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server error")]
+    Serve(#[source] std::io::Error),
+    #[error("the seed refers to an unknown {0}")]
+    SeedReference(&'static str),
+    #[error("a background task failed")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+/// `err` and its sources, `: `-separated, for logs.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +137,7 @@ pub enum ApiError {
     Timeout,
     /// 500: anything else. The cause is logged, never returned.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(#[from] Error),
 }
 
 /// The JSON body of every error response.
@@ -191,7 +270,7 @@ impl From<sqlx::Error> for ApiError {
                 tracing::warn!("database pool exhausted: answering 503");
                 Self::overloaded()
             }
-            err => Self::Internal(anyhow::Error::new(err).context("database")),
+            err => Self::Internal(Error::Database(err)),
         }
     }
 }
@@ -204,7 +283,7 @@ impl From<engine::Error> for ApiError {
                 Self::bad_request("invalid_cursor", "the cursor is malformed or not yours")
             }
             E::InvalidPageSize { .. } => Self::invalid("limit", "out_of_range", err.to_string()),
-            other => Self::Internal(anyhow::Error::new(other).context("engine")),
+            other => Self::Internal(Error::Engine(other)),
         }
     }
 }
@@ -214,7 +293,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let (message, field) = match &self {
             Self::Internal(err) => {
-                tracing::error!(error = format!("{err:#}"), "internal error");
+                tracing::error!(error = chain(err), "internal error");
                 ("internal server error".to_owned(), None)
             }
             Self::Validation { field, message, .. } => {
@@ -294,7 +373,8 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_do_not_leak() {
-        let response = ApiError::Internal(anyhow::anyhow!("secret detail")).into_response();
+        let response =
+            ApiError::Internal(Error::Unexpected("secret detail".into())).into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = axum::body::to_bytes(response.into_body(), 1 << 16)
             .await

@@ -29,12 +29,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use engine::Engine;
 use models::artifact::Artifact;
 
 pub use config::ServeConfig;
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, Error, ErrorBody};
 pub use http::app;
 pub use state::AppState;
 pub use store::Store;
@@ -55,14 +54,17 @@ use store::context::ContextLimits;
 ///
 /// The database or Redis cannot be reached, the JWT key is unusable, or a published model is
 /// corrupt (a missing model is fine).
-pub async fn build_state(config: ServeConfig, data_dir: &Path) -> anyhow::Result<AppState> {
+pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppState, Error> {
     let url = config
         .database_url
         .clone()
         .unwrap_or_else(|| store::default_database_url(data_dir));
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir).map_err(|source| Error::Io {
+            what: "cannot create the data directory",
+            path: data_dir.to_owned(),
+            source,
+        })?;
     }
     let store = Store::connect(&url, config.db_max_connections).await?;
     let models_dir = config
@@ -73,10 +75,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> anyhow::Result
     let window = feed_config.trending_window.as_secs() as i64;
     let limits = ContextLimits::from_feed(&feed_config);
     let engine = Arc::new(Engine::without_model(feed_config)?);
-    let snapshot = store
-        .catalog_snapshot(store::now() - window)
-        .await
-        .context("cannot load the catalog")?;
+    let snapshot = store.catalog_snapshot(store::now() - window).await?;
     let position = snapshot.position;
     tracing::info!(posts = snapshot.posts.len(), position, "catalog loaded");
     let model = load_model(&models_dir)?;
@@ -156,13 +155,16 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> anyhow::Result
 }
 
 /// The current model of `dir`, `None` when none is published.
-fn load_model(dir: &Path) -> anyhow::Result<Option<Artifact>> {
+fn load_model(dir: &Path) -> Result<Option<Artifact>, Error> {
     if !dir.join("current").exists() {
         return Ok(None);
     }
     Artifact::load_current(dir)
         .map(Some)
-        .with_context(|| format!("cannot load the published model in {}", dir.display()))
+        .map_err(|source| Error::Model {
+            dir: dir.to_owned(),
+            source,
+        })
 }
 
 /// Serves `state` on `config.listen` until `shutdown` resolves, then drains requests in flight.
@@ -174,7 +176,7 @@ fn load_model(dir: &Path) -> anyhow::Result<Option<Artifact>> {
 pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let listen = state.config.listen;
     let _reloader = state.engine.spawn_reloader(
         state.models_dir.clone(),
@@ -182,15 +184,19 @@ pub async fn serve(
     );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(address = %listener.local_addr()?, "serving the API");
+        .map_err(|source| Error::Listen {
+            addr: listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(Error::Serve)?;
+    tracing::info!(%address, "serving the API");
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .context("server error")
+    .map_err(Error::Serve)
 }
 
 /// Where `--dataset db` exports the database's interactions for the pipeline.

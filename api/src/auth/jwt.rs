@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -55,12 +54,13 @@ impl Keys {
     /// # Errors
     ///
     /// A secret shorter than [`MIN_SECRET_LEN`] bytes.
-    pub fn from_secret(secret: &[u8], ttl_secs: i64) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            secret.len() >= MIN_SECRET_LEN,
-            "the JWT secret must be at least {MIN_SECRET_LEN} bytes, got {}",
-            secret.len()
-        );
+    pub fn from_secret(secret: &[u8], ttl_secs: i64) -> Result<Self, crate::Error> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(crate::Error::ShortJwtSecret {
+                min: MIN_SECRET_LEN,
+                got: secret.len(),
+            });
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -77,19 +77,25 @@ impl Keys {
     /// # Errors
     ///
     /// The file cannot be read or written, or holds a short secret.
-    pub fn from_file(path: &Path, ttl_secs: i64) -> anyhow::Result<Self> {
+    pub fn from_file(path: &Path, ttl_secs: i64) -> Result<Self, crate::Error> {
+        let io = |what| {
+            move |source| crate::Error::Io {
+                what,
+                path: path.to_owned(),
+                source,
+            }
+        };
         if !path.exists() {
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).map_err(io("cannot create the directory of"))?;
             }
             write_private(path, hex::encode(bytes).as_bytes())
-                .with_context(|| format!("cannot write the JWT key {}", path.display()))?;
+                .map_err(io("cannot write the JWT key"))?;
             tracing::info!(path = %path.display(), "generated a new JWT signing key");
         }
-        let secret = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the JWT key {}", path.display()))?;
+        let secret = std::fs::read_to_string(path).map_err(io("cannot read the JWT key"))?;
         Self::from_secret(secret.trim().as_bytes(), ttl_secs)
     }
 
@@ -98,7 +104,7 @@ impl Keys {
     /// # Errors
     ///
     /// Signing failed (not with an HMAC key).
-    pub fn issue(&self, user: i64, role: Role, now: i64) -> anyhow::Result<String> {
+    pub fn issue(&self, user: i64, role: Role, now: i64) -> Result<String, crate::Error> {
         let claims = Claims {
             sub: user.to_string(),
             role,
@@ -106,7 +112,7 @@ impl Keys {
             exp: now + self.ttl_secs,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .context("cannot sign an access token")
+            .map_err(crate::Error::Sign)
     }
 
     /// The claims of a valid, unexpired token.

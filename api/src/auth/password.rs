@@ -25,7 +25,7 @@ pub async fn hash(cpu: &CpuPool, password: String) -> Result<String, ApiError> {
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
+            .map_err(|e| ApiError::Internal(crate::Error::PasswordHash(e.to_string())))
     })
     .await?
 }

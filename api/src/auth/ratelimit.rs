@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use moka::future::Cache;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -156,16 +155,18 @@ impl Limiter {
     /// # Errors
     ///
     /// An invalid Redis URL.
-    pub fn redis(url: &str, prefix: &str, window: Duration) -> anyhow::Result<Self> {
-        let client =
-            redis::Client::open(url).with_context(|| format!("invalid Redis URL {url:?}"))?;
+    pub fn redis(url: &str, prefix: &str, window: Duration) -> Result<Self, crate::Error> {
+        let invalid = |source| crate::Error::RedisUrl {
+            url: url.to_owned(),
+            source,
+        };
+        let client = redis::Client::open(url).map_err(invalid)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .context("cannot set up the Redis connection")?;
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(invalid)?;
         Ok(Self {
             memory: Memory::new(window),
             redis: Some(Shared {

@@ -113,7 +113,7 @@ async fn reload_model(
     let dir = state.models_dir.clone();
     let changed = tokio::task::spawn_blocking(move || engine.reload_if_changed(&dir))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(crate::Error::Task(e)))?
         .map_err(|e| ApiError::Unavailable {
             code: "model_unavailable",
             message: format!("the published model cannot be loaded: {e}"),

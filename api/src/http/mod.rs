@@ -125,7 +125,7 @@ pub fn app(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| {
-                    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                    ApiError::Internal(crate::Error::Unexpected("handler panicked".into())).into_response()
                 }))
                 .layer(middleware::from_fn(json_errors))
                 .layer(middleware::from_fn(security_headers))
@@ -158,9 +158,9 @@ async fn json_errors(req: Request, next: Next) -> Response {
             "unsupported_media_type",
             "expected `Content-Type: application/json`",
         ),
-        s if s.is_server_error() => {
-            ApiError::Internal(anyhow::anyhow!("unexpected {s} from a layer"))
-        }
+        s if s.is_server_error() => ApiError::Internal(crate::Error::Unexpected(format!(
+            "unexpected {s} from a layer"
+        ))),
         s => ApiError::bad_request("bad_request", s.canonical_reason().unwrap_or("bad request")),
     };
     let mut out = err.into_response();

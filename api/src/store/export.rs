@@ -3,10 +3,25 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context as _;
 use futures_util::TryStreamExt as _;
 
 use super::Store;
+use crate::Error;
+
+fn io_error<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn csv_error(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
+    move |source| Error::Csv {
+        path: path.to_owned(),
+        source,
+    }
+}
 
 /// Weights of the exported interactions: a view 1, a like 4, a comment 6 (the synthetic
 /// generator's [`datasets::synthetic::EventWeights`] defaults, so that a model trained on an
@@ -35,7 +50,7 @@ impl Store {
     /// # Errors
     ///
     /// A database or file error.
-    pub async fn export_interactions(&self, path: &Path) -> anyhow::Result<ExportCounts> {
+    pub async fn export_interactions(&self, path: &Path) -> Result<ExportCounts, Error> {
         let live: std::collections::HashSet<i64> =
             sqlx::query_as::<_, (i64,)>("SELECT id FROM posts WHERE deleted_at IS NULL")
                 .fetch_all(&self.pool)
@@ -60,25 +75,25 @@ impl Store {
         let mut rows: Vec<_> = pairs.into_iter().collect();
         rows.sort_unstable_by_key(|(key, _)| *key);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(io_error("cannot create", dir))?;
         }
         let tmp = path.with_extension("csv.partial");
         {
-            let mut out = csv::Writer::from_path(&tmp)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            out.write_record(["user", "item", "weight", "timestamp"])?;
+            let mut out = csv::Writer::from_path(&tmp).map_err(csv_error(&tmp))?;
+            out.write_record(["user", "item", "weight", "timestamp"])
+                .map_err(csv_error(&tmp))?;
             for ((user, post), (weight, at)) in &rows {
                 out.write_record([
                     user.to_string(),
                     post.to_string(),
                     weight.to_string(),
                     at.to_string(),
-                ])?;
+                ])
+                .map_err(csv_error(&tmp))?;
             }
-            out.flush()?;
+            out.flush().map_err(io_error("cannot write", &tmp))?;
         }
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::rename(&tmp, path).map_err(io_error("cannot write", path))?;
         Ok(ExportCounts {
             pairs: rows.len(),
             events,
@@ -91,15 +106,14 @@ impl Store {
     /// # Errors
     ///
     /// A database or file error.
-    pub async fn export_posts(&self, path: &Path) -> anyhow::Result<usize> {
+    pub async fn export_posts(&self, path: &Path) -> Result<usize, Error> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(io_error("cannot create", dir))?;
         }
         let tmp = path.with_extension("csv.partial");
-        let mut out = csv::Writer::from_path(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        out.write_record(["id", "author", "created_at", "topics", "text"])?;
+        let mut out = csv::Writer::from_path(&tmp).map_err(csv_error(&tmp))?;
+        out.write_record(["id", "author", "created_at", "topics", "text"])
+            .map_err(csv_error(&tmp))?;
         let mut rows = sqlx::query_as::<_, (i64, i64, i64, String, String)>(
             "SELECT id, author_id, created_at, topics, text FROM posts WHERE deleted_at IS NULL ORDER BY id",
         )
@@ -113,12 +127,13 @@ impl Store {
                 created_at.to_string(),
                 topics,
                 text,
-            ])?;
+            ])
+            .map_err(csv_error(&tmp))?;
             n += 1;
         }
-        out.flush()?;
+        out.flush().map_err(io_error("cannot write", &tmp))?;
         drop(out);
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::rename(&tmp, path).map_err(io_error("cannot write", path))?;
         Ok(n)
     }
 }

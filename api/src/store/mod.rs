@@ -26,7 +26,6 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions as _, Executor as _};
@@ -62,17 +61,21 @@ impl Store {
     /// # Errors
     ///
     /// An unsupported scheme, an unreachable database or a failed migration.
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, crate::Error> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            anyhow::bail!("unsupported database URL {url:?}: expected sqlite:// or postgres://");
+            return Err(crate::Error::UnsupportedDatabaseUrl { url: redact(url) });
+        };
+        let connect_error = |source| crate::Error::Connect {
+            url: redact(url),
+            source,
         };
         let options = AnyConnectOptions::from_str(url)
-            .with_context(|| format!("invalid database URL {url:?}"))?
+            .map_err(connect_error)?
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(250))
             .log_statements(tracing::log::LevelFilter::Trace);
         let mut pool_options = AnyPoolOptions::new()
@@ -92,7 +95,7 @@ impl Store {
         let pool = pool_options
             .connect_with(options)
             .await
-            .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+            .map_err(connect_error)?;
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL;").await?;
         }
@@ -100,10 +103,7 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&pool)
-            .await
-            .context("database migration failed")?;
+        migrator.run(&pool).await?;
         Ok(Self { pool, backend })
     }
 

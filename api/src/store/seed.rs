@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context as _;
 use datasets::synthetic::{EventKind, SocialNetwork};
 
 use super::posts::placeholders;
@@ -47,14 +46,10 @@ impl Store {
         net: &SocialNetwork,
         demo_handle: &str,
         demo_password_hash: &str,
-    ) -> anyhow::Result<SeedCounts> {
+    ) -> Result<SeedCounts, crate::Error> {
         let shift = now() - net.config.end_timestamp;
         let mut counts = SeedCounts::default();
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .context("cannot start the seed transaction")?;
+        let mut tx = self.pool.begin().await?;
         let mut user_ids: HashMap<u32, i64> = HashMap::with_capacity(net.users.len());
         for user in &net.users {
             let (handle, hash, role) = if user.id == 0 {
@@ -81,7 +76,7 @@ impl Store {
             user_ids
                 .get(&u)
                 .copied()
-                .context("seed refers to an unknown user")
+                .ok_or(crate::Error::SeedReference("user"))
         };
         let mut post_ids: HashMap<u32, i64> = HashMap::with_capacity(net.posts.len());
         for post in &net.posts {
@@ -108,7 +103,7 @@ impl Store {
             post_ids
                 .get(&p)
                 .copied()
-                .context("seed refers to an unknown post")
+                .ok_or(crate::Error::SeedReference("post"))
         };
 
         let mut follows = Vec::with_capacity(net.follows.len());
@@ -158,17 +153,14 @@ impl Store {
             query.execute(&mut *tx).await?;
             counts.comments += chunk.len();
         }
-        tx.commit().await.context("cannot commit the seed")?;
+        tx.commit().await?;
         // What autovacuum would do some time after a bulk load, at once: planner statistics
         // (without them PostgreSQL estimates every full-text match at a couple of rows and
         // seq-scans) and the visibility map (like and comment counts become index-only
         // scans: a page of 20 posts took 0.8 ms instead of 2.9). SQLite's plans for these
         // statements are the same with or without `ANALYZE`.
         if self.backend == super::Backend::Postgres {
-            sqlx::query("VACUUM ANALYZE")
-                .execute(&self.pool)
-                .await
-                .context("cannot analyze the seeded tables")?;
+            sqlx::query("VACUUM ANALYZE").execute(&self.pool).await?;
         }
         Ok(counts)
     }
