@@ -77,30 +77,6 @@ impl CpuPool {
     }
 }
 
-impl CpuPool {
-    /// Runs `work` on the blocking pool once a slot is free, however long that takes: for
-    /// background work that must not be dropped (applying the change log), never for requests.
-    ///
-    /// # Errors
-    ///
-    /// [`ApiError::Internal`] when `work` panicked.
-    pub async fn run_unshed<T, F>(&self, work: F) -> Result<T, ApiError>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let slot = Arc::clone(&self.slots).acquire_owned().await.map_err(|_| {
-            ApiError::Internal(crate::Error::Unexpected("the CPU pool is closed".into()))
-        })?;
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            work()
-        })
-        .await
-        .map_err(|e| ApiError::Internal(crate::Error::Task(e)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

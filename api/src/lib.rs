@@ -136,7 +136,6 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
             store: store.clone(),
             engine: Arc::clone(&engine),
             contexts: contexts.clone(),
-            cpu: cpu.clone(),
         },
         position,
         tail,

@@ -8,7 +8,8 @@
 -- hold it until their commit: ids become visible in id order, and a reader that sees id n has
 -- seen every committed id below it (gaps are only rolled-back transactions).
 CREATE TABLE changes (
-    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- CACHE 1 (the default, stated): no session pre-allocates a range of ids out of lock order.
+    id            BIGINT GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY,
     created_at_ms BIGINT NOT NULL,
     -- The record's kind and its JSON payload (`api/src/changes/record.rs`, versioned).
     kind          TEXT   NOT NULL,

@@ -27,7 +27,6 @@ use tokio::sync::{Notify, watch};
 
 use super::record::{Change, PostRecord};
 use crate::context::UserContexts;
-use crate::cpu::CpuPool;
 use crate::state::FeedEngine;
 use crate::store::Store;
 use crate::store::catalog::CatalogSnapshot;
@@ -103,7 +102,6 @@ pub struct Consumer {
     pub store: Store,
     pub engine: Arc<FeedEngine>,
     pub contexts: UserContexts,
-    pub cpu: CpuPool,
 }
 
 impl ChangeFeed {
@@ -230,13 +228,13 @@ struct Tailer {
     config: TailConfig,
 }
 
-/// A tailer step's failure: the database, or the CPU pool (overloaded).
+/// A tailer step's failure: the database, or the task applying changes (a panic).
 #[derive(Debug, thiserror::Error)]
 enum StepError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("cpu pool: {0}")]
-    Cpu(String),
+    #[error("applying changes failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl Tailer {
@@ -300,10 +298,15 @@ impl Tailer {
         self.record(&ids);
         *position = last;
         self.publish(last);
-        self.read_ok();
+        // Caught up only when the batch was the end of the log: a replica working through a
+        // backlog does not trust its cached contexts yet.
+        if !full {
+            self.read_ok();
+        }
         Ok(full)
     }
 
+    /// The tailer has read to the end of the log just now.
     fn read_ok(&self) {
         self.shared.last_read_ms.store(now_ms(), Ordering::Release);
     }
@@ -331,7 +334,7 @@ impl Tailer {
     }
 }
 
-/// Decodes and applies `batch` in order: the engine's part on the CPU pool, in one task, then
+/// Decodes and applies `batch` in order: the engine's part on a blocking thread, in one task, then
 /// the context invalidations.
 async fn apply_batch(consumer: &Consumer, batch: Vec<StoredChange>) -> Result<(), StepError> {
     let now = now_ms();
@@ -352,7 +355,7 @@ async fn apply_batch(consumer: &Consumer, batch: Vec<StoredChange>) -> Result<()
         }
     }
     let engine = Arc::clone(&consumer.engine);
-    let changes = run_cpu(&consumer.cpu, move || {
+    let changes = off_runtime(move || {
         for change in &changes {
             apply_to_engine(&engine, change);
         }
@@ -367,16 +370,16 @@ async fn apply_batch(consumer: &Consumer, batch: Vec<StoredChange>) -> Result<()
     Ok(())
 }
 
-/// Runs `work` on the CPU pool, waiting for a slot however long it takes (the tailer must not
-/// drop changes because requests keep the pool busy).
-async fn run_cpu<T, F>(cpu: &CpuPool, work: F) -> Result<T, StepError>
+/// Runs the engine's part of a batch off the async workers, on a blocking thread. Not on the
+/// request [`CpuPool`](crate::cpu::CpuPool): a write waits for its change to be applied (read your writes), and
+/// behind a queue of feed rankings it would wait for them too. The tailer is one sequential
+/// task, so this is never more than one thread at a time.
+async fn off_runtime<T, F>(work: F) -> Result<T, StepError>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    cpu.run_unshed(work)
-        .await
-        .map_err(|e| StepError::Cpu(e.to_string()))
+    Ok(tokio::task::spawn_blocking(work).await?)
 }
 
 fn meta(post: &PostRecord) -> PostMeta {
@@ -435,12 +438,12 @@ fn apply_to_engine(engine: &FeedEngine, change: &Change) {
 ///
 /// # Errors
 ///
-/// The database error; the CPU pool's.
+/// The database error; a panic while applying.
 async fn reload(consumer: &Consumer) -> Result<Position, StepError> {
     let snapshot = read_snapshot(consumer).await?;
     let position = snapshot.position;
     let engine = Arc::clone(&consumer.engine);
-    run_cpu(&consumer.cpu, move || replace(&engine, snapshot)).await?;
+    off_runtime(move || replace(&engine, snapshot)).await?;
     consumer.contexts.invalidate_all();
     Ok(position)
 }
