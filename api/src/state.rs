@@ -50,6 +50,28 @@ impl AppState {
             .await?)
     }
 
+    /// The authors whose posts `viewer` must not see (blocked, muted, or who blocked them);
+    /// empty for an anonymous request.
+    ///
+    /// # Errors
+    ///
+    /// The database error of a context read.
+    pub async fn hidden_from(
+        &self,
+        viewer: Option<&crate::auth::extract::AuthUser>,
+    ) -> Result<std::collections::HashSet<UserId>, ApiError> {
+        Ok(match viewer {
+            Some(user) => self
+                .context(user.id)
+                .await?
+                .hidden
+                .iter()
+                .copied()
+                .collect(),
+            None => std::collections::HashSet::new(),
+        })
+    }
+
     /// Waits until this replica applied the change at `position` (a write it just committed),
     /// so the writer's next request here sees it; logs when that takes longer than
     /// [`ServeConfig::read_your_writes_ms`]. `None` (nothing changed) returns at once.

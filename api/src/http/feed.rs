@@ -143,16 +143,7 @@ async fn trending(
         None => 0,
     };
     let end = (offset + limit).min(TRENDING_DEPTH);
-    let hidden: std::collections::HashSet<UserId> = match viewer.0 {
-        Some(user) => state
-            .context(user.id)
-            .await?
-            .hidden
-            .iter()
-            .copied()
-            .collect(),
-        None => std::collections::HashSet::new(),
-    };
+    let hidden = state.hidden_from(viewer.0.as_ref()).await?;
     // The whole depth when authors are hidden (they must not take page slots), else one more
     // than the page, to know whether there is a next one.
     let want = if hidden.is_empty() {

@@ -84,19 +84,10 @@ async fn search_posts(
         .search_posts(&tokens, offset, limit as i64 + 1)
         .await?;
     let (rows, next_cursor) = cut(rows, limit, offset, "search_posts");
-    let hidden: std::collections::HashSet<i64> = match viewer.0 {
-        Some(user) => state
-            .context(user.id)
-            .await?
-            .hidden
-            .iter()
-            .map(|a| a.0)
-            .collect(),
-        None => std::collections::HashSet::new(),
-    };
+    let hidden = state.hidden_from(viewer.0.as_ref()).await?;
     let items = rows
         .iter()
-        .filter(|r| !hidden.contains(&r.author_id))
+        .filter(|r| !hidden.contains(&engine::UserId(r.author_id)))
         .map(PostDto::from)
         .collect();
     Ok(Json(Page { items, next_cursor }))

@@ -96,6 +96,18 @@ impl Store {
         Ok(id)
     }
 
+    /// Appends `change` as the last statement of `tx` and commits: the write and its record
+    /// together. Returns the record's position.
+    ///
+    /// # Errors
+    ///
+    /// The database error (nothing is committed then).
+    pub async fn commit_with(&self, mut tx: Tx, change: &Change) -> sqlx::Result<Position> {
+        let position = self.append(&mut tx, change).await?;
+        tx.commit().await?;
+        Ok(position)
+    }
+
     /// Up to `limit` records after `position`, in order.
     ///
     /// # Errors

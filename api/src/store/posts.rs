@@ -98,8 +98,7 @@ impl Store {
             topics: topics.split_whitespace().map(str::to_owned).collect(),
             text: text.to_owned(),
         };
-        let position = self.append(&mut tx, &Change::PostCreated(record)).await?;
-        tx.commit().await?;
+        let position = self.commit_with(tx, &Change::PostCreated(record)).await?;
         let row = self.post(id).await?.ok_or(sqlx::Error::RowNotFound)?;
         Ok((row, position))
     }
@@ -164,8 +163,7 @@ impl Store {
             topics: topics.split_whitespace().map(str::to_owned).collect(),
             text: text.to_owned(),
         };
-        let position = self.append(&mut tx, &Change::PostEdited(record)).await?;
-        tx.commit().await?;
+        let position = self.commit_with(tx, &Change::PostEdited(record)).await?;
         Ok(Some(position))
     }
 
@@ -189,9 +187,8 @@ impl Store {
             return Ok(None);
         };
         let position = self
-            .append(&mut tx, &Change::PostDeleted { post: id, author })
+            .commit_with(tx, &Change::PostDeleted { post: id, author })
             .await?;
-        tx.commit().await?;
         Ok(Some(position))
     }
 
@@ -235,9 +232,8 @@ impl Store {
             return Ok(None);
         }
         let position = self
-            .append(&mut tx, &Change::Liked { user, post, at })
+            .commit_with(tx, &Change::Liked { user, post, at })
             .await?;
-        tx.commit().await?;
         Ok(Some(position))
     }
 
@@ -260,8 +256,8 @@ impl Store {
             return Ok(None);
         };
         let position = self
-            .append(
-                &mut tx,
+            .commit_with(
+                tx,
                 &Change::Unliked {
                     user,
                     post,
@@ -269,7 +265,6 @@ impl Store {
                 },
             )
             .await?;
-        tx.commit().await?;
         Ok(Some(position))
     }
 
@@ -302,8 +297,7 @@ impl Store {
             comment: id,
             at,
         };
-        let position = self.append(&mut tx, &change).await?;
-        tx.commit().await?;
+        let position = self.commit_with(tx, &change).await?;
         let row = sqlx::query_as::<_, CommentRow>(
             "SELECT c.id, c.post_id, c.author_id, u.handle AS author_handle, c.text, c.created_at \
              FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1",

@@ -55,8 +55,7 @@ impl Store {
             user: follower,
             author: followee,
         };
-        let position = self.append(&mut tx, &change).await?;
-        tx.commit().await?;
+        let position = self.commit_with(tx, &change).await?;
         Ok(Some(position))
     }
 
@@ -80,8 +79,7 @@ impl Store {
             user: follower,
             author: followee,
         };
-        let position = self.append(&mut tx, &change).await?;
-        tx.commit().await?;
+        let position = self.commit_with(tx, &change).await?;
         Ok(Some(position))
     }
 
@@ -134,8 +132,7 @@ impl Store {
             kind: kind.record(),
             removed,
         };
-        let position = self.append(&mut tx, &change).await?;
-        tx.commit().await?;
+        let position = self.commit_with(tx, &change).await?;
         Ok(Some(position))
     }
 
@@ -167,8 +164,7 @@ impl Store {
             target,
             kind: kind.record(),
         };
-        let position = self.append(&mut tx, &change).await?;
-        tx.commit().await?;
+        let position = self.commit_with(tx, &change).await?;
         Ok(Some(position))
     }
 

@@ -11,6 +11,7 @@ crate::both!(
     feed_follows_filters_and_pages,
     feed_reflects_writes_at_once,
     trending_counts_engagement,
+    trending_hides_blocked_and_muted_authors,
     feed_rejections
 );
 
@@ -188,6 +189,69 @@ async fn trending_counts_engagement(app: TestApp) {
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_cursor");
     }
+}
+
+/// A signed-in caller's trending list leaves out the authors they blocked or muted and those who
+/// blocked them, without losing page slots to them; anonymous callers see everything.
+async fn trending_hides_blocked_and_muted_authors(app: TestApp) {
+    let troll = app.register("troll").await;
+    let bore = app.register("bore").await;
+    let picky = app.register("picky").await;
+    let viewer = app.register("viewer").await;
+    let fans = futures_join(&app, 2).await;
+    let mut posts = Vec::new();
+    for (author, n) in [(&troll, 3), (&bore, 2), (&picky, 1)] {
+        for i in 0..n {
+            let post = app.create_post(author, &format!("post {i}")).await;
+            for fan in &fans[..1 + (i % 2)] {
+                app.put(&format!("/v1/posts/{post}/like"), &fan.token).await;
+            }
+            posts.push((post, author.id));
+        }
+    }
+    app.put(&format!("/v1/users/{}/block", troll.id), &viewer.token)
+        .await;
+    app.put(&format!("/v1/users/{}/mute", bore.id), &viewer.token)
+        .await;
+    app.put(&format!("/v1/users/{}/block", viewer.id), &picky.token)
+        .await;
+    let ids = |r: &crate::Reply| -> Vec<i64> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["post"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    let everyone = ids(&app.get("/v1/trending?limit=10", None).await);
+    assert_eq!(everyone.len(), posts.len());
+    let r = app.get("/v1/trending?limit=10", Some(&viewer.token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        ids(&r),
+        Vec::<i64>::new(),
+        "every author is hidden from the viewer"
+    );
+    // Someone who hides only the troll: a full first page of the others, in the same order.
+    let fan = &fans[0];
+    app.put(&format!("/v1/users/{}/block", troll.id), &fan.token)
+        .await;
+    let want: Vec<i64> = everyone
+        .iter()
+        .copied()
+        .filter(|p| posts.iter().any(|&(q, a)| q == *p && a != troll.id))
+        .collect();
+    let r = app.get("/v1/trending?limit=2", Some(&fan.token)).await;
+    assert_eq!(ids(&r), want[..2].to_vec());
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_owned();
+    let r = app
+        .get(
+            &format!("/v1/trending?limit=2&cursor={cursor}"),
+            Some(&fan.token),
+        )
+        .await;
+    assert_eq!(ids(&r), want[2..].to_vec());
+    assert!(r.body["next_cursor"].is_null(), "{}", r.body);
 }
 
 async fn futures_join(app: &TestApp, n: usize) -> Vec<Session> {
