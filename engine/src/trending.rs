@@ -64,11 +64,21 @@ impl Trending {
             let age = (now - t) as f64;
             *sums.entry(*post).or_default() += f64::from(*w) * (-age / half).exp2();
         }
-        let mut out: Vec<(PostId, f32)> = sums.into_iter().map(|(p, s)| (p, s as f32)).collect();
+        // A post whose engagement was all retracted (unlikes) sums to zero, up to rounding: it
+        // is not trending. The smallest real contribution (weight 1 at the window's edge) is
+        // orders of magnitude above the cut.
+        let mut out: Vec<(PostId, f32)> = sums
+            .into_iter()
+            .filter(|&(_, s)| s > RETRACTED)
+            .map(|(p, s)| (p, s as f32))
+            .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         out
     }
 }
+
+/// Below this, a post's summed engagement is what rounding leaves of retracted engagement.
+const RETRACTED: f64 = 1e-6;
 
 /// The ranked trending scores at one time, shared by the requests of one refresh period.
 #[derive(Debug)]

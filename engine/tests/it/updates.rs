@@ -48,6 +48,26 @@ fn trending_at_the_system_time_counts_recent_engagement() {
     assert!((got[0].1 - 4.0).abs() < 0.01);
 }
 
+/// An unlike takes its like's engagement back exactly: the post ranks as if never liked, and
+/// a post left with none leaves the list.
+#[test]
+fn retracted_engagement_counts_as_never_recorded() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig {
+        trending_refresh: std::time::Duration::ZERO,
+        ..FeedConfig::default()
+    });
+    engine.record_engagement(post_id(3), InteractionKind::Like, NOW - 600);
+    engine.record_engagement(post_id(3), InteractionKind::View, NOW - 60);
+    engine.record_engagement(post_id(4), InteractionKind::Like, NOW - 30);
+    engine.retract_engagement(post_id(3), InteractionKind::Like, NOW - 600);
+    engine.retract_engagement(post_id(4), InteractionKind::Like, NOW - 30);
+    let got = engine.trending_at(10, NOW);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, post_id(3));
+    assert!((f64::from(got[0].1) - decayed(1.0, 60)).abs() < 1e-6);
+}
+
 #[test]
 fn reset_trending_forgets_every_engagement() {
     let world = World::publish();
