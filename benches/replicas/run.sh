@@ -37,7 +37,7 @@ out=${BENCH_OUT:-$here/results}
 secret=bench-secret-bench-secret-bench-secret-0123
 mkdir -p "$out"
 
-command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
+command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
 nginx=$(command -v nginx)
 if [[ ! -d $root/benches/load/node_modules/loadtest ]]; then
     (cd "$root/benches/load" && npm ci --ignore-scripts --no-audit --no-fund)

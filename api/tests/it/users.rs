@@ -10,7 +10,8 @@ crate::both!(
     follows_and_lists,
     follow_rejections,
     blocks_and_mutes,
-    pagination_rejections
+    pagination_rejections,
+    user_context_equals_a_scan_of_the_tables
 );
 
 async fn profiles(app: TestApp) {
@@ -228,4 +229,128 @@ async fn pagination_rejections(app: TestApp) {
     app.get(&format!("{base}?cursor={other}"), None)
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_cursor");
+}
+
+/// The one-statement context read against a brute force over the tables: every part, its
+/// order and its bounds.
+async fn user_context_equals_a_scan_of_the_tables(app: TestApp) {
+    use api::store::context::ContextLimits;
+    use engine::{InteractionKind, PostId, UserId};
+    let me = app.register("ctx_me").await;
+    let others = [
+        app.register("ctx_a").await,
+        app.register("ctx_b").await,
+        app.register("ctx_c").await,
+        app.register("ctx_d").await,
+    ];
+    let mut posts = Vec::new();
+    for (i, other) in others.iter().enumerate() {
+        for j in 0..4 {
+            posts.push(app.create_post(other, &format!("post {i}.{j}")).await);
+        }
+    }
+    for other in &others[..3] {
+        app.put(&format!("/v1/users/{}/follow", other.id), &me.token)
+            .await;
+    }
+    app.put(&format!("/v1/users/{}/mute", others[2].id), &me.token)
+        .await;
+    app.put(&format!("/v1/users/{}/block", others[2].id), &me.token)
+        .await;
+    app.put(&format!("/v1/users/{}/block", me.id), &others[3].token)
+        .await;
+    for (i, post) in posts.iter().enumerate() {
+        match i % 3 {
+            0 => {
+                app.put(&format!("/v1/posts/{post}/like"), &me.token).await;
+            }
+            1 => {
+                app.post(
+                    &format!("/v1/posts/{post}/comments"),
+                    Some(&me.token),
+                    serde_json::json!({"text": "hm"}),
+                )
+                .await;
+            }
+            _ => {}
+        }
+        app.post(
+            "/v1/views",
+            Some(&me.token),
+            serde_json::json!({ "post_ids": [post] }),
+        )
+        .await;
+    }
+    let limits = ContextLimits {
+        interactions: 7,
+        seen: 5,
+        followees: 2,
+    };
+    let got = app.state.store.user_context(me.id, limits).await.unwrap();
+    let pool = &app.state.store.pool;
+    let rows = |sql: &'static str| async move {
+        sqlx::query_as::<_, (i64, i64)>(sql)
+            .bind(me.id)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    };
+    let follows = rows(
+        "SELECT followee_id, created_at FROM follows WHERE follower_id = $1 \
+         ORDER BY created_at DESC, followee_id",
+    )
+    .await;
+    let want_followees: Vec<UserId> = follows.iter().take(2).map(|r| UserId(r.0)).collect();
+    assert_eq!(got.followees, want_followees);
+    let mut hidden: Vec<UserId> = vec![UserId(others[2].id), UserId(others[3].id)];
+    hidden.sort_unstable();
+    assert_eq!(
+        got.hidden, hidden,
+        "muted and blocked once, and who blocked me"
+    );
+    let mut all = Vec::new();
+    for (sql, kind) in [
+        (
+            "SELECT post_id, created_at FROM likes WHERE user_id = $1",
+            InteractionKind::Like,
+        ),
+        (
+            "SELECT post_id, created_at FROM comments WHERE author_id = $1",
+            InteractionKind::Comment,
+        ),
+        (
+            "SELECT post_id, created_at FROM views WHERE user_id = $1",
+            InteractionKind::View,
+        ),
+    ] {
+        for (post, at) in rows(sql).await {
+            all.push((at, kind, post));
+        }
+    }
+    let rank = |k: InteractionKind| match k {
+        InteractionKind::Comment => 0,
+        InteractionKind::Like => 1,
+        InteractionKind::Share => 2,
+        InteractionKind::View => 3,
+    };
+    all.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(rank(a.1).cmp(&rank(b.1)))
+            .then(b.2.cmp(&a.2))
+    });
+    // Each kind is cut to its newest `interactions` (views to `seen`'s larger bound) before the
+    // merge; with every post viewed and a third liked or commented, the first 7 overall are
+    // within those cuts.
+    let want: Vec<(i64, InteractionKind, i64)> = all.iter().take(7).copied().collect();
+    let got_interactions: Vec<(i64, InteractionKind, i64)> = got
+        .interactions
+        .iter()
+        .map(|i| (i.at, i.kind, i.post.0))
+        .collect();
+    assert_eq!(got_interactions, want);
+    let mut views: Vec<(i64, i64)> =
+        rows("SELECT post_id, created_at FROM views WHERE user_id = $1").await;
+    views.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    let want_seen: Vec<PostId> = views.iter().take(5).map(|v| PostId(v.0)).collect();
+    assert_eq!(got.seen, want_seen);
 }
