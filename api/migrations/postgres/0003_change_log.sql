@@ -25,9 +25,12 @@ CREATE TABLE change_log (
 );
 INSERT INTO change_log (singleton, pruned_through) VALUES (1, 0);
 
--- A feed request reads its user's context (newest interactions, the seen window, who blocked
--- them) per request: newest-first indexes per user.
-CREATE INDEX likes_user_time ON likes (user_id, created_at);
-CREATE INDEX views_user_time ON views (user_id, created_at);
-CREATE INDEX comments_author_time ON comments (author_id, created_at);
+-- A feed request that misses the context cache reads its user's context (followees, newest
+-- interactions, the seen window, who blocked them) in one statement: newest-first indexes per
+-- user that cover every column it reads, so each part is an index-only range scan (no heap
+-- page per row, no sort).
+CREATE INDEX follows_follower_time ON follows (follower_id, created_at, followee_id);
+CREATE INDEX likes_user_time ON likes (user_id, created_at, post_id);
+CREATE INDEX views_user_time ON views (user_id, created_at, post_id);
+CREATE INDEX comments_author_time ON comments (author_id, created_at, id, post_id);
 CREATE INDEX hides_target ON hides (target_id, kind);

@@ -106,7 +106,7 @@ const COMMENT: i64 = 3;
 /// user and by target, `likes_user_time`, `comments_author_time`, `views_user_time`).
 const CONTEXT_SQL: &str = "\
     SELECT CAST(0 AS BIGINT), id, CAST(0 AS BIGINT) FROM (SELECT followee_id AS id FROM follows \
-        WHERE follower_id = $1 ORDER BY created_at DESC, followee_id LIMIT $2) f \
+        WHERE follower_id = $1 ORDER BY created_at DESC, followee_id DESC LIMIT $2) f \
     UNION ALL SELECT CAST(1 AS BIGINT), target_id, CAST(0 AS BIGINT) FROM hides WHERE user_id = $1 \
     UNION ALL SELECT CAST(1 AS BIGINT), user_id, CAST(0 AS BIGINT) FROM hides \
         WHERE target_id = $1 AND kind = 'block' \

@@ -297,7 +297,7 @@ async fn user_context_equals_a_scan_of_the_tables(app: TestApp) {
     };
     let follows = rows(
         "SELECT followee_id, created_at FROM follows WHERE follower_id = $1 \
-         ORDER BY created_at DESC, followee_id",
+         ORDER BY created_at DESC, followee_id DESC",
     )
     .await;
     let want_followees: Vec<UserId> = follows.iter().take(2).map(|r| UserId(r.0)).collect();
