@@ -96,6 +96,10 @@ pub struct ServeConfig {
     /// user's facts change; this bounds what a replica cut off from the log serves).
     #[arg(long, env = "SOCIAL_LIVE_CONTEXT_TTL_SECS", default_value_t = 300)]
     pub context_ttl_secs: u64,
+    /// Memory for cached post rows of feed and trending pages (text, author handle, counts), in
+    /// MiB; they live as long as contexts.
+    #[arg(long, env = "SOCIAL_LIVE_POST_CACHE_MB", default_value_t = 128)]
+    pub post_cache_mb: u64,
     /// Keep the position of every change applied, in memory (for tests; grows without bound).
     #[arg(skip)]
     pub record_applied_changes: bool,
@@ -132,6 +136,7 @@ impl ServeConfig {
             read_your_writes_ms: 2000,
             context_cache_mb: 256,
             context_ttl_secs: 300,
+            post_cache_mb: 128,
             record_applied_changes: false,
             feed: None,
         }

@@ -7,8 +7,9 @@
 //!   write appends its change record in its own transaction (`store/changes.rs`).
 //! - `changes`: the change log's wire format and each replica's tailer, which applies every
 //!   change to the engine's catalog and the context cache, in order, exactly once.
-//! - `context`: the per-request user contexts (followees, hidden authors, newest interactions,
-//!   seen window), read per user and cached, invalidated by the change log.
+//! - `context`, `post_rows`: the per-request user contexts (followees, hidden authors, newest
+//!   interactions, seen window) and the post rows of feed pages, read on demand and cached in a
+//!   `cache::LogCache`, which the change log invalidates.
 //! - `auth`: argon2id passwords, HS256 access tokens, rotating refresh tokens, role extractors,
 //!   login rate limits (in process or in Redis).
 //! - `cpu`: password hashing, feed ranking and change application run bounded.
@@ -16,12 +17,14 @@
 //! **API boundary:** the API does no vector math and no training; ranking is the engine's.
 
 pub mod auth;
+pub mod cache;
 pub mod changes;
 pub mod config;
 pub mod context;
 pub mod cpu;
 pub mod error;
 pub mod http;
+pub mod post_rows;
 pub mod state;
 pub mod store;
 
@@ -124,6 +127,10 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         config.context_cache_mb.max(1) * 1024 * 1024,
         Duration::from_secs(config.context_ttl_secs.max(1)),
     );
+    let post_rows = post_rows::PostRows::new(
+        config.post_cache_mb.max(1) * 1024 * 1024,
+        Duration::from_secs(config.context_ttl_secs.max(1)),
+    );
     let tail = TailConfig {
         poll: Duration::from_millis(config.change_poll_ms.max(10)),
         retention: Duration::from_secs(config.change_retention_secs),
@@ -136,6 +143,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
             store: store.clone(),
             engine: Arc::clone(&engine),
             contexts: contexts.clone(),
+            post_rows: post_rows.clone(),
         },
         position,
         tail,
@@ -144,6 +152,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         store,
         engine,
         contexts,
+        post_rows,
         changes,
         keys: Arc::new(keys),
         limiter,

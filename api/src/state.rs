@@ -25,6 +25,8 @@ pub struct AppState {
     pub engine: Arc<FeedEngine>,
     /// Per-request user facts, cached and invalidated by the change log.
     pub contexts: UserContexts,
+    /// Post rows of feed and trending pages, cached and invalidated by the change log.
+    pub post_rows: crate::post_rows::PostRows,
     /// This replica's consumer of the change log.
     pub changes: ChangeFeed,
     pub keys: Arc<Keys>,
@@ -48,6 +50,19 @@ impl AppState {
             .contexts
             .get(&self.store, UserId(user), trusted)
             .await?)
+    }
+
+    /// The live posts among `ids`, by id (cached rows).
+    ///
+    /// # Errors
+    ///
+    /// The database error of a read.
+    pub async fn live_posts(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Arc<crate::store::posts::PostRow>>, ApiError> {
+        let trusted = self.changes.is_current();
+        Ok(self.post_rows.live(&self.store, ids, trusted).await?)
     }
 
     /// The authors whose posts `viewer` must not see (blocked, muted, or who blocked them);

@@ -346,6 +346,25 @@ impl Change {
         })
     }
 
+    /// The post whose row (text, topics, counts) this change alters: its cached row must be
+    /// dropped.
+    pub fn post_touched(&self) -> Option<i64> {
+        match self {
+            Self::PostEdited(post) => Some(post.post),
+            Self::PostDeleted { post, .. }
+            | Self::Liked { post, .. }
+            | Self::Unliked { post, .. }
+            | Self::Commented { post, .. } => Some(*post),
+            // A new post has no cached row yet; views are not part of a row.
+            Self::PostCreated(_)
+            | Self::Viewed { .. }
+            | Self::Followed { .. }
+            | Self::Unfollowed { .. }
+            | Self::Hidden { .. }
+            | Self::Unhidden { .. } => None,
+        }
+    }
+
     /// The users whose per-request context (followees, hidden authors, interactions, seen
     /// posts) this change alters: their cached contexts must be dropped.
     pub fn users_touched(&self) -> Vec<i64> {

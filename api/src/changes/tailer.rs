@@ -102,6 +102,7 @@ pub struct Consumer {
     pub store: Store,
     pub engine: Arc<FeedEngine>,
     pub contexts: UserContexts,
+    pub post_rows: crate::post_rows::PostRows,
 }
 
 impl ChangeFeed {
@@ -366,6 +367,9 @@ async fn apply_batch(consumer: &Consumer, batch: Vec<StoredChange>) -> Result<()
         for user in change.users_touched() {
             consumer.contexts.invalidate(UserId(user)).await;
         }
+        if let Some(post) = change.post_touched() {
+            consumer.post_rows.invalidate(post).await;
+        }
     }
     Ok(())
 }
@@ -445,6 +449,7 @@ async fn reload(consumer: &Consumer) -> Result<Position, StepError> {
     let engine = Arc::clone(&consumer.engine);
     off_runtime(move || replace(&engine, snapshot)).await?;
     consumer.contexts.invalidate_all();
+    consumer.post_rows.invalidate_all();
     Ok(position)
 }
 

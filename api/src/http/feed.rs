@@ -85,14 +85,14 @@ async fn feed(
         .run(move || engine.feed(UserId(user.id), &context, &request))
         .await??;
     let ids: Vec<i64> = page.items.iter().map(|i| i.post.0).collect();
-    let mut rows = state.store.posts_by_ids(&ids).await?;
+    let mut rows = state.live_posts(&ids).await?;
     let items = page
         .items
         .into_iter()
         .filter_map(|item| {
             let row = rows.remove(&item.post.0)?;
             Some(FeedItemDto {
-                post: PostDto::from(&row),
+                post: PostDto::from(&*row),
                 score: item.score,
                 reasons: item.reasons.into_iter().map(ReasonDto::from).collect(),
             })
@@ -164,14 +164,14 @@ async fn trending(
     top.truncate(end);
     let top: Vec<(engine::PostId, f32)> = top.into_iter().skip(offset).collect();
     let ids: Vec<i64> = top.iter().map(|(id, _)| id.0).collect();
-    let mut rows = state.store.posts_by_ids(&ids).await?;
+    let mut rows = state.live_posts(&ids).await?;
     Ok(Json(TrendingPage {
         items: top
             .into_iter()
             .filter_map(|(id, score)| {
                 let row = rows.remove(&id.0)?;
                 Some(TrendingItemDto {
-                    post: PostDto::from(&row),
+                    post: PostDto::from(&*row),
                     score,
                 })
             })

@@ -94,6 +94,7 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("social_live_changes_reloads").set(state.changes.reloads() as f64);
     metrics::gauge!("social_live_user_contexts_cached").set(state.contexts.len() as f64);
     metrics::gauge!("social_live_user_contexts_bytes").set(state.contexts.weighted_bytes() as f64);
+    metrics::gauge!("social_live_post_rows_cached").set(state.post_rows.len() as f64);
     metrics::gauge!("social_live_engine_catalog_posts").set(state.engine.catalog_len() as f64);
     let stats = state.engine.stats();
     metrics::gauge!("social_live_feed_pages_total").set(stats.pages as f64);

@@ -19,6 +19,7 @@ crate::both!(
     a_cut_off_replica_converges_and_blocks_hold,
     concurrent_writers_skip_nothing,
     a_replica_behind_retention_reloads,
+    cached_post_rows_follow_the_log,
 );
 
 /// How often the test replicas poll the log (their lag bound without wake-ups), so that the
@@ -460,6 +461,63 @@ async fn a_replica_behind_retention_reloads(app: TestApp) {
     assert_eq!(a.state.changes.reloads(), 0, "A was never behind");
     assert_eq!(b.state.engine.author_of(PostId(deleted)), None);
     assert_agree(&[&a, &b], &users).await;
+}
+
+/// The post rows a replica caches for its pages (text, counts) follow writes made on another:
+/// a like, a comment and an edit show on its next page, a delete removes the post.
+async fn cached_post_rows_follow_the_log(app: TestApp) {
+    let (_db, a, b) = replicas(app).await;
+    let author = a.register("writer").await;
+    let reader = a.register("reader").await;
+    let post = a.create_post(&author, "first version").await;
+    a.put(&format!("/v1/users/{}/follow", author.id), &reader.token)
+        .await;
+    converge(&[&a, &b]).await;
+    let row = |r: &crate::Reply| {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["post"]["id"] == post)
+            .map(|i| i["post"].clone())
+    };
+    let first = row(&b.get("/v1/feed", Some(&reader.token)).await).expect("on B's page");
+    assert_eq!(
+        (
+            first["like_count"].as_i64(),
+            first["comment_count"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    let fan = a.register("fan").await;
+    a.put(&format!("/v1/posts/{post}/like"), &fan.token).await;
+    a.post(
+        &format!("/v1/posts/{post}/comments"),
+        Some(&fan.token),
+        json!({"text": "yes"}),
+    )
+    .await;
+    a.send(
+        Method::PATCH,
+        &format!("/v1/posts/{post}"),
+        Some(&author.token),
+        json!({"text": "second version"}),
+    )
+    .await;
+    converge(&[&a, &b]).await;
+    // A new session: the reader's cached ranking is reused, its rows are read again.
+    let now = row(&b.get("/v1/feed", Some(&reader.token)).await).expect("still on B's page");
+    assert_eq!(
+        (
+            now["like_count"].as_i64(),
+            now["comment_count"].as_i64(),
+            now["text"].as_str()
+        ),
+        (Some(1), Some(1), Some("second version"))
+    );
+    a.delete(&format!("/v1/posts/{post}"), &author.token).await;
+    converge(&[&a, &b]).await;
+    assert_eq!(row(&b.get("/v1/feed", Some(&reader.token)).await), None);
 }
 
 /// The connections of every replica are cut (PostgreSQL terminates them, as a network cut or a
