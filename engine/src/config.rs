@@ -42,12 +42,13 @@ pub struct FeedConfig {
     pub trending_window: Duration,
     /// Age at which an engagement event's trending weight halves. Default 6 hours.
     pub trending_half_life: Duration,
-    /// How often trending posts are ranked again from the engagement log. Default 1 second.
+    /// How often the list of the highest trending posts is copied from the incrementally
+    /// ranked board. Default 1 second.
     ///
-    /// Every request in between shares one ranked snapshot (its scores rescaled to the
-    /// request's time, which keeps them exact), so an engagement shows in trending within
-    /// this period, and so does a request time this far from the snapshot's. Zero ranks on
-    /// every request.
+    /// Every request in between shares one list (its scores rescaled to the request's time,
+    /// which keeps them exact), so a post enters the trending source and `trending` within
+    /// this period, and so does a request time this far from the list's. A candidate's
+    /// trending score is read live. Zero copies on every request.
     #[serde(default = "default_trending_refresh")]
     pub trending_refresh: Duration,
     /// Diversity: at most this many posts of one author in any [`diversity_window`](Self::diversity_window)

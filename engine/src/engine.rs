@@ -24,7 +24,7 @@ use crate::ids::{PostId, UserId};
 use crate::live::{FreshPost, Tombstones};
 use crate::scoring::score;
 use crate::state::{Model, ModelState, UserVectors};
-use crate::trending::{TrendingBoard, TrendingSnapshot};
+use crate::trending::{TrendingBoard, TrendingView};
 
 /// Most ranked lists one page may build when the lists run out before the page is full (a
 /// list holds at least the sources' quotas of candidates, so one is nearly always enough).
@@ -173,13 +173,14 @@ impl Engine {
 
     fn with_state(state: ModelState, config: FeedConfig) -> Self {
         let seed = crate::feed::unix_now() as u64;
+        let trending = TrendingBoard::new(&config);
         Self {
             cache: SnapshotCache::new(config.cache_capacity, config.cache_ttl),
             config,
             state: ArcSwap::from_pointee(state),
             catalog: RwLock::new(Catalog::default()),
             tombstones: RwLock::new(Tombstones::default()),
-            trending: TrendingBoard::default(),
+            trending,
             added: Mutex::new(HashMap::new()),
             active: RwLock::new(HashSet::new()),
             generation: AtomicU64::new(0),
@@ -364,9 +365,9 @@ impl Engine {
         // Read before the sources run: a post added during the ranking is merged later (or
         // found already in the list) rather than missed.
         let fresh_mark = read_fresh(req.state).len();
-        let trending = self.trending.snapshot(req.now, &self.config);
+        let trending = self.trending.view(req.now);
         let catalog = self.read_catalog();
-        let ctx = self.context(req, served, &trending, &catalog)?;
+        let ctx = self.context(req, served, trending, &catalog)?;
         let pool = gather(&ctx);
         let similar_floor = pool.similar_floor;
         let sources = pool.counts;
@@ -403,9 +404,9 @@ impl Engine {
             let buffer = read_fresh(req.state);
             (buffer.len(), buffer.since(cached.fresh_mark).to_vec())
         };
-        let trending = self.trending.snapshot(req.now, &self.config);
+        let trending = self.trending.view(req.now);
         let catalog = self.read_catalog();
-        let ctx = self.context(req, served, &trending, &catalog)?;
+        let ctx = self.context(req, served, trending, &catalog)?;
         let listed: HashSet<PostId> = cached.items.iter().map(|it| it.post).collect();
         let added: Vec<FreshPost> = added
             .into_iter()
@@ -447,7 +448,7 @@ impl Engine {
         &'a self,
         req: &'a RequestContext<'a>,
         served: &'a HashSet<PostId>,
-        trending: &'a TrendingSnapshot,
+        trending: TrendingView<'a>,
         catalog: &'a Catalog,
     ) -> Result<Context<'a>> {
         let state = req.state;
@@ -472,7 +473,6 @@ impl Engine {
             followees: &req.facts.followees,
             interactions: req.facts.interactions,
             trending,
-            trending_decay: trending.decay_to(req.now),
             admission: req.admission(served),
             author_interactions,
         })

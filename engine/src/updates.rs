@@ -45,17 +45,33 @@ impl Engine {
     }
 
     /// Counts an engagement with `post` at `at` (Unix seconds) towards trending: the post's
-    /// score grows by the kind's weight. O(1); it shows in trending from the next snapshot
-    /// (within [`FeedConfig::trending_refresh`](crate::FeedConfig::trending_refresh)). No
-    /// user state changes: call [`interactions_changed`](Self::interactions_changed) for the
-    /// user who engaged.
+    /// score grows by the kind's weight. `O(log posts)`; its score counts at once, and it is
+    /// listed among the highest from the next snapshot (within
+    /// [`FeedConfig::trending_refresh`](crate::FeedConfig::trending_refresh)). No user state
+    /// changes: call [`interactions_changed`](Self::interactions_changed) for the user who
+    /// engaged.
     pub fn record_engagement(&self, post: PostId, kind: InteractionKind, at: i64) {
         self.trending.record(post, at, self.config.weights.of(kind));
     }
 
+    /// Counts a batch of engagements, as [`record_engagement`](Self::record_engagement) one by
+    /// one would, ordering the posts once (the trending window warmed at start or after a
+    /// reload).
+    pub fn record_engagements(
+        &self,
+        events: impl IntoIterator<Item = (PostId, InteractionKind, i64)>,
+    ) {
+        let weights = self.config.weights;
+        self.trending.record_all(
+            events
+                .into_iter()
+                .map(|(post, kind, at)| (post, at, weights.of(kind))),
+        );
+    }
+
     /// Takes back an engagement counted by [`record_engagement`](Self::record_engagement) with
     /// the same post, kind and time (an unlike): the post's trending score is what it would be
-    /// had the engagement never been counted. O(1), like recording.
+    /// had the engagement never been counted. `O(log posts)`, like recording.
     pub fn retract_engagement(&self, post: PostId, kind: InteractionKind, at: i64) {
         self.trending
             .record(post, at, -self.config.weights.of(kind));
@@ -79,7 +95,7 @@ impl Engine {
     /// [`trending`](Self::trending) at `now` (Unix seconds) instead of the system time, as
     /// [`FeedRequest::now`](crate::FeedRequest::now) does for feeds.
     pub fn trending_at(&self, limit: usize, now: i64) -> Vec<(PostId, f32)> {
-        let snapshot = self.trending.snapshot(now, &self.config);
+        let snapshot = self.trending.view(now).snapshot;
         let decay = snapshot.decay_to(now);
         let state = self.state.load_full();
         let tombstones = self.tombstones.read().unwrap_or_else(|e| e.into_inner());

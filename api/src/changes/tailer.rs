@@ -487,7 +487,5 @@ pub(crate) fn offer_newest(
     for post in newest {
         engine.add_post(post);
     }
-    for (post, kind, at) in engagement {
-        engine.record_engagement(post, kind, at);
-    }
+    engine.record_engagements(engagement);
 }

@@ -29,7 +29,7 @@ use crate::filters::Admission;
 use crate::ids::{PostId, UserId};
 use crate::live::{FreshBuffer, dot};
 use crate::state::ModelState;
-use crate::trending::TrendingSnapshot;
+use crate::trending::TrendingView;
 
 /// Everything a feed build needs to know about the request, gathered once.
 pub(crate) struct Context<'a> {
@@ -40,10 +40,9 @@ pub(crate) struct Context<'a> {
     pub followees: &'a HashSet<UserId>,
     /// The user's interactions (from their context): the index excludes their posts.
     pub interactions: &'a [Interaction],
-    /// Live trending scores (shared by the requests of one refresh period).
-    pub trending: &'a TrendingSnapshot,
-    /// Turns the snapshot's scores into scores at the request's time.
-    pub trending_decay: f32,
+    /// The highest trending posts (shared by the requests of one refresh period) and live
+    /// trending scores at the request's time.
+    pub trending: TrendingView<'a>,
     pub admission: Admission<'a>,
     /// Interactions of the user per author (author affinity).
     pub author_interactions: HashMap<UserId, usize>,
@@ -132,7 +131,7 @@ impl Pool {
             Some(q) => vector_dot(ctx.state, found.item, post, q),
             None => 0.0,
         };
-        let trending = ctx.trending.score_at_build(post) * ctx.trending_decay;
+        let trending = ctx.trending.score(post);
         self.by_post.insert(post, self.candidates.len());
         self.candidates.push(Candidate {
             post,

@@ -9,7 +9,7 @@ use crate::ids::PostId;
 pub(crate) fn propose(ctx: &Context<'_>, pool: &mut Pool) {
     let quota = ctx.config.trending_quota;
     let mut taken = 0;
-    for &(post, _) in &ctx.trending.ranked {
+    for &(post, _) in &ctx.trending.snapshot.ranked {
         if taken == quota {
             return;
         }
