@@ -100,6 +100,10 @@ pub struct ServeConfig {
     /// MiB; they live as long as contexts.
     #[arg(long, env = "SOCIAL_LIVE_POST_CACHE_MB", default_value_t = 128)]
     pub post_cache_mb: u64,
+    /// Memory for cached accounts (role and live sessions, checked on every authenticated
+    /// request), in MiB; about 100 bytes per account.
+    #[arg(long, env = "SOCIAL_LIVE_PRINCIPAL_CACHE_MB", default_value_t = 32)]
+    pub principal_cache_mb: u64,
     /// Keep the position of every change applied, in memory (for tests; grows without bound).
     #[arg(skip)]
     pub record_applied_changes: bool,
@@ -137,6 +141,7 @@ impl ServeConfig {
             context_cache_mb: 256,
             context_ttl_secs: 300,
             post_cache_mb: 128,
+            principal_cache_mb: 32,
             record_applied_changes: false,
             feed: None,
         }

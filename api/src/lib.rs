@@ -25,6 +25,7 @@ pub mod cpu;
 pub mod error;
 pub mod http;
 pub mod post_rows;
+pub mod principals;
 pub mod state;
 pub mod store;
 
@@ -131,6 +132,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         config.post_cache_mb.max(1) * 1024 * 1024,
         Duration::from_secs(config.context_ttl_secs.max(1)),
     );
+    let principals = principals::Principals::new(config.principal_cache_mb.max(1) * 1024 * 1024);
     let tail = TailConfig {
         poll: Duration::from_millis(config.change_poll_ms.max(10)),
         retention: Duration::from_secs(config.change_retention_secs),
@@ -144,6 +146,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
             engine: Arc::clone(&engine),
             contexts: contexts.clone(),
             post_rows: post_rows.clone(),
+            principals: principals.clone(),
         },
         position,
         tail,
@@ -153,6 +156,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         engine,
         contexts,
         post_rows,
+        principals,
         changes,
         keys: Arc::new(keys),
         limiter,

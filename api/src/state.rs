@@ -27,6 +27,8 @@ pub struct AppState {
     pub contexts: UserContexts,
     /// Post rows of feed and trending pages, cached and invalidated by the change log.
     pub post_rows: crate::post_rows::PostRows,
+    /// Sessions and roles of accounts, cached and invalidated by the change log.
+    pub principals: crate::principals::Principals,
     /// This replica's consumer of the change log.
     pub changes: ChangeFeed,
     pub keys: Arc<Keys>,

@@ -4,6 +4,10 @@
 //! - [`CreatorUser`], [`AdminUser`]: the role at least creator / admin (403 otherwise).
 //! - [`MaybeUser`]: the user if a valid token is present, for endpoints open to everyone whose
 //!   answer depends on who asks; a present but bad token is still a 401.
+//!
+//! A valid signature is not enough: the token's session must be live and its account must
+//! exist, and the role is the account's current one (`principals.rs`: a cache the change log
+//! keeps current, so no database round trip per request).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -12,13 +16,17 @@ use axum::http::request::Parts;
 use super::Role;
 use super::jwt::TokenError;
 use crate::error::ApiError;
+use crate::principals::Refused;
 use crate::state::AppState;
 
 /// A signed-in user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthUser {
     pub id: i64,
+    /// The account's current role.
     pub role: Role,
+    /// The session the request's token belongs to.
+    pub session: i64,
 }
 
 /// A signed-in user with role creator or admin.
@@ -53,7 +61,7 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
-fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser>, ApiError> {
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser>, ApiError> {
     let Some(token) = bearer(parts)? else {
         return Ok(None);
     };
@@ -69,9 +77,24 @@ fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser>, Api
         .sub
         .parse()
         .map_err(|_| ApiError::unauthorized("invalid_token", "the access token is invalid"))?;
+    let trusted = state.changes.is_current_within(crate::principals::TRUST);
+    let role = state
+        .principals
+        .check(&state.store, id, claims.sid, trusted)
+        .await?
+        .map_err(|refused| match refused {
+            Refused::NoAccount => {
+                ApiError::unauthorized("invalid_token", "the account no longer exists")
+            }
+            Refused::SessionEnded => ApiError::unauthorized(
+                "session_ended",
+                "this sign-in has ended (signed out, password changed or revoked); sign in again",
+            ),
+        })?;
     Ok(Some(AuthUser {
         id,
-        role: claims.role,
+        role,
+        session: claims.sid,
     }))
 }
 
@@ -82,7 +105,7 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state)?.ok_or_else(|| {
+        authenticate(parts, state).await?.ok_or_else(|| {
             ApiError::unauthorized("missing_token", "this endpoint needs an access token")
         })
     }
@@ -95,7 +118,7 @@ impl FromRequestParts<AppState> for MaybeUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state).map(MaybeUser)
+        authenticate(parts, state).await.map(MaybeUser)
     }
 }
 

@@ -1,4 +1,6 @@
-//! Access tokens: HS256 JWTs carrying the user id and role, valid for a few minutes.
+//! Access tokens: HS256 JWTs carrying the user id and the session, valid for a few minutes.
+//! They carry no role: a request acts with the account's current role, and only while its
+//! session is live (`principals.rs`).
 
 use std::path::Path;
 
@@ -6,15 +8,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
-use super::Role;
-
 /// The claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
     pub sub: String,
-    /// The user's role when the token was issued.
-    pub role: Role,
+    /// The session (sign-in) the token belongs to.
+    pub sid: i64,
     /// Issued at, Unix seconds.
     pub iat: i64,
     /// Expires at, Unix seconds.
@@ -64,6 +64,8 @@ impl Keys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // `sid` is required by `Claims` itself: a token of an older binary (no session) is
+        // invalid, and its client refreshes.
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -99,15 +101,15 @@ impl Keys {
         Self::from_secret(secret.trim().as_bytes(), ttl_secs)
     }
 
-    /// A signed token for `user` with `role`, issued at `now`.
+    /// A signed token for `user`'s `session`, issued at `now`.
     ///
     /// # Errors
     ///
     /// Signing failed (not with an HMAC key).
-    pub fn issue(&self, user: i64, role: Role, now: i64) -> Result<String, crate::Error> {
+    pub fn issue(&self, user: i64, session: i64, now: i64) -> Result<String, crate::Error> {
         let claims = Claims {
             sub: user.to_string(),
-            role,
+            sid: session,
             iat: now,
             exp: now + self.ttl_secs,
         };
@@ -154,20 +156,18 @@ mod tests {
     #[test]
     fn round_trip() {
         let now = crate::store::now();
-        let token = keys().issue(42, Role::Creator, now).unwrap();
+        let token = keys().issue(42, 5, now).unwrap();
         let claims = keys().verify(&token).unwrap();
         assert_eq!(claims.sub, "42");
-        assert_eq!(claims.role, Role::Creator);
+        assert_eq!(claims.sid, 5);
         assert_eq!(claims.exp, now + 60);
     }
 
     #[test]
     fn rejects_expired_tampered_and_foreign_tokens() {
-        let token = keys()
-            .issue(1, Role::User, crate::store::now() - 3600)
-            .unwrap();
+        let token = keys().issue(1, 1, crate::store::now() - 3600).unwrap();
         assert_eq!(keys().verify(&token), Err(TokenError::Expired));
-        let good = keys().issue(1, Role::User, crate::store::now()).unwrap();
+        let good = keys().issue(1, 1, crate::store::now()).unwrap();
         let other = Keys::from_secret(&[8u8; 32], 60).unwrap();
         assert_eq!(other.verify(&good), Err(TokenError::Invalid));
         let mut tampered = good.clone();
@@ -187,7 +187,7 @@ mod tests {
         let path = dir.path().join("jwt.key");
         let a = Keys::from_file(&path, 60).unwrap();
         let b = Keys::from_file(&path, 60).unwrap();
-        let token = a.issue(3, Role::Admin, crate::store::now()).unwrap();
+        let token = a.issue(3, 1, crate::store::now()).unwrap();
         assert_eq!(b.verify(&token).unwrap().sub, "3");
     }
 }

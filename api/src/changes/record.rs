@@ -87,6 +87,12 @@ pub enum Change {
         target: i64,
         kind: HideKindRecord,
     },
+    /// What authenticates `user`'s requests changed: their role, or their sessions (a sign-in
+    /// started or ended, a password change ended every one). Consumers drop what they cached
+    /// about the account (`principals.rs`) and read it again.
+    AccountChanged {
+        user: i64,
+    },
 }
 
 /// Why a stored record could not be decoded.
@@ -157,6 +163,11 @@ mod v1 {
         #[serde(default)]
         pub removed: Vec<(i64, i64)>,
     }
+    #[derive(Serialize, Deserialize)]
+    pub struct Account {
+        pub v: u32,
+        pub user: i64,
+    }
 }
 
 impl Change {
@@ -174,6 +185,7 @@ impl Change {
             Self::Unfollowed { .. } => "unfollowed",
             Self::Hidden { .. } => "hidden",
             Self::Unhidden { .. } => "unhidden",
+            Self::AccountChanged { .. } => "account_changed",
         }
     }
 
@@ -246,6 +258,7 @@ impl Change {
                 kind,
                 removed: Vec::new(),
             }),
+            Self::AccountChanged { user } => serde_json::to_string(&v1::Account { v, user }),
         };
         json.expect("change payloads are plain data")
     }
@@ -342,6 +355,9 @@ impl Change {
                     }
                 }
             }
+            "account_changed" => Self::AccountChanged {
+                user: parse::<v1::Account>(payload, malformed)?.user,
+            },
             other => return Err(DecodeError::UnknownKind(other.to_owned())),
         })
     }
@@ -361,7 +377,8 @@ impl Change {
             | Self::Followed { .. }
             | Self::Unfollowed { .. }
             | Self::Hidden { .. }
-            | Self::Unhidden { .. } => None,
+            | Self::Unhidden { .. }
+            | Self::AccountChanged { .. } => None,
         }
     }
 
@@ -369,7 +386,10 @@ impl Change {
     /// posts) this change alters: their cached contexts must be dropped.
     pub fn users_touched(&self) -> Vec<i64> {
         match self {
-            Self::PostCreated(_) | Self::PostEdited(_) | Self::PostDeleted { .. } => Vec::new(),
+            Self::PostCreated(_)
+            | Self::PostEdited(_)
+            | Self::PostDeleted { .. }
+            | Self::AccountChanged { .. } => Vec::new(),
             Self::Liked { user, .. }
             | Self::Unliked { user, .. }
             | Self::Commented { user, .. }
@@ -445,6 +465,7 @@ mod tests {
                 target: 3,
                 kind: HideKindRecord::Mute,
             },
+            Change::AccountChanged { user: 4 },
         ]
     }
 
@@ -470,6 +491,11 @@ mod tests {
                     topics: vec!["cars".into()],
                     text: "hi".into(),
                 }),
+            ),
+            (
+                "account_changed",
+                r#"{"v":1,"user":4}"#,
+                Change::AccountChanged { user: 4 },
             ),
             (
                 "liked",

@@ -75,6 +75,7 @@ struct Shared {
     /// When the tailer last read the log successfully (Unix milliseconds).
     last_read_ms: AtomicI64,
     trust_window: Duration,
+    poll: Duration,
     applied_log: Option<Mutex<Vec<Position>>>,
 }
 
@@ -103,6 +104,7 @@ pub struct Consumer {
     pub engine: Arc<FeedEngine>,
     pub contexts: UserContexts,
     pub post_rows: crate::post_rows::PostRows,
+    pub principals: crate::principals::Principals,
 }
 
 impl ChangeFeed {
@@ -115,6 +117,7 @@ impl ChangeFeed {
             reloads: AtomicU64::new(0),
             last_read_ms: AtomicI64::new(now_ms()),
             trust_window: config.trust_window(),
+            poll: config.poll,
             applied_log: config.record_applied.then(|| Mutex::new(Vec::new())),
         });
         metrics::gauge!("social_live_changes_applied_position").set(position as f64);
@@ -143,8 +146,16 @@ impl ChangeFeed {
     /// ([`TailConfig::trust_window`]): while it has not (paused, or its database reads fail),
     /// state derived from the log may be stale and the caller reads from the database instead.
     pub fn is_current(&self) -> bool {
+        self.is_current_within(self.shared.trust_window)
+    }
+
+    /// Whether the tailer read to the end of the log within `window` (a tighter bound than
+    /// [`is_current`](Self::is_current), for sessions and roles: `principals.rs`). Never
+    /// tighter than one poll and half a second, or a healthy tailer would not qualify.
+    pub fn is_current_within(&self, window: Duration) -> bool {
+        let window = window.max(self.shared.poll + Duration::from_millis(500));
         let last = self.shared.last_read_ms.load(Ordering::Acquire);
-        now_ms() - last <= self.shared.trust_window.as_millis() as i64
+        now_ms() - last <= window.as_millis() as i64
     }
 
     /// Every position applied so far, in the order applied (empty unless
@@ -370,6 +381,9 @@ async fn apply_batch(consumer: &Consumer, batch: Vec<StoredChange>) -> Result<()
         if let Some(post) = change.post_touched() {
             consumer.post_rows.invalidate(post).await;
         }
+        if let Change::AccountChanged { user } = change {
+            consumer.principals.invalidate(*user).await;
+        }
     }
     Ok(())
 }
@@ -434,6 +448,7 @@ fn apply_to_engine(engine: &FeedEngine, change: &Change) {
                 engine.invalidate_user(UserId(user));
             }
         }
+        Change::AccountChanged { .. } => {}
     }
 }
 
@@ -450,6 +465,7 @@ async fn reload(consumer: &Consumer) -> Result<Position, StepError> {
     off_runtime(move || replace(&engine, snapshot)).await?;
     consumer.contexts.invalidate_all();
     consumer.post_rows.invalidate_all();
+    consumer.principals.invalidate_all();
     Ok(position)
 }
 

@@ -12,6 +12,7 @@ use crate::auth::Role;
 use crate::auth::extract::{AdminUser, CreatorUser};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
+use crate::store::users::RoleChange;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -58,22 +59,36 @@ pub struct AudienceDto {
     pub views_received: i64,
 }
 
-/// Set a user's role. It takes effect at their next token refresh.
+/// Set a user's role. It takes effect on every replica within a second, for tokens already
+/// issued too. The last admin cannot be demoted (409 `last_admin`).
 #[utoipa::path(put, path = "/v1/admin/users/{id}/role", tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = SetRole,
-    responses((status = 200, body = UserDto), (status = 403, description = "`insufficient_role`", body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserDto), (status = 401, body = ErrorBody),
+              (status = 403, description = "`insufficient_role`", body = ErrorBody),
+              (status = 404, description = "`user_not_found`", body = ErrorBody),
+              (status = 409, description = "`last_admin`", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn set_role(
     State(state): State<AppState>,
     _admin: AdminUser,
     Path(id): Path<i64>,
     Json(req): Json<SetRole>,
 ) -> Result<Json<UserDto>> {
-    if !state.store.set_role(id, req.role.as_str()).await? {
-        return Err(ApiError::not_found(
-            "user_not_found",
-            format!("no user {id}"),
-        ));
+    match state.store.set_role(id, req.role.as_str()).await? {
+        RoleChange::Changed(position) => state.applied(Some(position)).await,
+        RoleChange::Unchanged => {}
+        RoleChange::NoSuchUser => {
+            return Err(ApiError::not_found(
+                "user_not_found",
+                format!("no user {id}"),
+            ));
+        }
+        RoleChange::LastAdmin => {
+            return Err(ApiError::conflict(
+                "last_admin",
+                "this is the only admin: promote another user first",
+            ));
+        }
     }
     Ok(Json(UserDto::from(&existing_user(&state, id).await?)))
 }

@@ -1,4 +1,5 @@
-//! `/v1/auth`: register, login, refresh, logout, change password.
+//! `/v1/auth`: register, login, refresh, logout, change password; `/v1/me/sessions`: my
+//! sign-ins, and ending one.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -7,14 +8,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::Json;
+use super::extract::{Json, Path};
 use super::users::UserDto;
 use super::validate;
 use crate::auth::extract::AuthUser;
-use crate::auth::{Role, hash_refresh_token, new_refresh_token, password};
+use crate::auth::{hash_refresh_token, new_refresh_token, password};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
-use crate::store::tokens::Consumed;
+use crate::store::tokens::{Consumed, SessionRow, SignIn};
 use crate::store::{is_unique_violation, now};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -24,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(change_password))
+        .routes(routes!(sessions))
+        .routes(routes!(end_session))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,24 +73,41 @@ pub struct TokenPair {
     pub user: UserDto,
 }
 
+/// Which session a new token pair belongs to.
+enum Session {
+    /// A new sign-in, from where.
+    New(SignIn),
+    /// The next pair of a live session (a refresh).
+    Next { id: i64, family: String },
+}
+
 async fn issue(
     state: &AppState,
     user: &crate::store::users::UserRow,
-    family: Option<String>,
+    session: Session,
 ) -> Result<TokenPair> {
-    let role = Role::parse(&user.role);
-    let access_token = state.keys.issue(user.id, role, now())?;
     let refresh_token = new_refresh_token();
-    let family = family.unwrap_or_else(new_refresh_token);
-    state
-        .store
-        .insert_refresh_token(
-            user.id,
-            &family,
-            &hash_refresh_token(&refresh_token),
-            state.config.refresh_ttl_secs as i64,
-        )
-        .await?;
+    let hash = hash_refresh_token(&refresh_token);
+    let ttl = state.config.refresh_ttl_secs as i64;
+    let session = match session {
+        Session::New(sign_in) => {
+            let family = new_refresh_token();
+            let (id, position) = state
+                .store
+                .start_session(user.id, &sign_in, &family, &hash, ttl)
+                .await?;
+            state.applied(Some(position)).await;
+            id
+        }
+        Session::Next { id, family } => {
+            state
+                .store
+                .insert_refresh_token(user.id, &family, &hash, ttl)
+                .await?;
+            id
+        }
+    };
+    let access_token = state.keys.issue(user.id, session, now())?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
@@ -97,12 +117,31 @@ async fn issue(
     })
 }
 
+/// Where a sign-in comes from: the client's address and its `User-Agent` (printable
+/// characters only, at most 120), shown in `GET /v1/me/sessions`.
+fn sign_in(state: &AppState, headers: &HeaderMap, connect: Option<std::net::SocketAddr>) -> SignIn {
+    let device: String = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect();
+    SignIn {
+        device: device.trim().to_owned(),
+        ip: client_ip(state, headers, connect),
+    }
+}
+
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = TokenPair), (status = 409, description = "`handle_taken`", body = ErrorBody),
               (status = 422, description = "a field failed validation", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     Json(req): Json<RegisterRequest>,
 ) -> Result<(StatusCode, Json<TokenPair>)> {
     let handle = validate::handle(&req.handle)?;
@@ -112,7 +151,12 @@ async fn register(
     let hash = password::hash(&state.cpu, req.password).await?;
     let user = match state
         .store
-        .create_user(&handle, &display_name, &hash, Role::User.as_str())
+        .create_user(
+            &handle,
+            &display_name,
+            &hash,
+            crate::auth::Role::User.as_str(),
+        )
         .await
     {
         Ok(user) => user,
@@ -121,7 +165,11 @@ async fn register(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok((StatusCode::CREATED, Json(issue(&state, &user, None).await?)))
+    let from = sign_in(&state, &headers, connect.map(|c| c.0.0));
+    Ok((
+        StatusCode::CREATED,
+        Json(issue(&state, &user, Session::New(from)).await?),
+    ))
 }
 
 /// The client address the login limit counts against.
@@ -152,10 +200,8 @@ async fn login(
     headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<TokenPair>> {
-    let ip_key = format!(
-        "login:ip:{}",
-        client_ip(&state, &headers, connect.map(|c| c.0.0))
-    );
+    let from = sign_in(&state, &headers, connect.map(|c| c.0.0));
+    let ip_key = format!("login:ip:{}", from.ip);
     let (ip_hits, retry) = state.limiter.hit(&ip_key).await;
     if ip_hits > state.config.login_max_per_ip {
         return Err(ApiError::RateLimited { retry_after: retry });
@@ -180,13 +226,14 @@ async fn login(
         ));
     };
     state.limiter.reset(&account_key).await;
-    Ok(Json(issue(&state, &user, None).await?))
+    Ok(Json(issue(&state, &user, Session::New(from)).await?))
 }
 
 /// Exchange a refresh token for a new token pair (the old refresh token is spent).
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair),
-              (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, or `refresh_token_reused` (the whole sign-in is revoked)", body = ErrorBody)))]
+              (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `session_ended` (signed out, password changed, ended by its owner), or `refresh_token_reused` (the token was spent already: the whole sign-in is now ended)", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
     Json(req): Json<RefreshRequest>,
@@ -196,19 +243,32 @@ async fn refresh(
         .consume_refresh_token(&hash_refresh_token(&req.refresh_token))
         .await?
     {
-        Consumed::Fresh { user_id, family } => {
+        Consumed::Fresh {
+            user_id,
+            session,
+            family,
+        } => {
             let user = state.store.user_by_id(user_id).await?.ok_or_else(|| {
                 ApiError::unauthorized("invalid_refresh_token", "the refresh token is not valid")
             })?;
-            Ok(Json(issue(&state, &user, Some(family)).await?))
+            let next = Session::Next {
+                id: session,
+                family,
+            };
+            Ok(Json(issue(&state, &user, next).await?))
         }
-        Consumed::Reused => {
-            tracing::warn!("a spent refresh token was presented again; its sign-in is revoked");
+        Consumed::Reused { position } => {
+            tracing::warn!("a spent refresh token was presented again; its sign-in is ended");
+            state.applied(position).await;
             Err(ApiError::unauthorized(
                 "refresh_token_reused",
-                "this refresh token was already used; every token of this sign-in is now revoked",
+                "this refresh token was already used; its sign-in is now ended everywhere",
             ))
         }
+        Consumed::Ended => Err(ApiError::unauthorized(
+            "session_ended",
+            "this sign-in has ended (signed out, password changed or revoked); sign in again",
+        )),
         Consumed::Expired => Err(ApiError::unauthorized(
             "refresh_token_expired",
             "the refresh token expired; sign in again",
@@ -220,19 +280,21 @@ async fn refresh(
     }
 }
 
-/// Sign out: revoke the refresh token's sign-in. Access tokens already issued stay valid until
-/// they expire (minutes).
+/// Sign out: end the refresh token's sign-in. Its access tokens stop working on every replica
+/// within a second.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204), (status = 401, description = "`invalid_refresh_token`", body = ErrorBody)))]
+    responses((status = 204), (status = 401, description = "`invalid_refresh_token` (unknown, or its sign-in already ended)", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn logout(
     State(state): State<AppState>,
     Json(req): Json<RefreshRequest>,
 ) -> Result<StatusCode> {
-    if state
+    if let Some(position) = state
         .store
-        .revoke_by_token(&hash_refresh_token(&req.refresh_token))
+        .end_session_of_token(&hash_refresh_token(&req.refresh_token))
         .await?
     {
+        state.applied(Some(position)).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::unauthorized(
@@ -242,7 +304,8 @@ async fn logout(
     }
 }
 
-/// Change my password; every refresh token of mine is revoked (other devices sign in again).
+/// Change my password; every other sign-in of mine ends (on every replica within a second):
+/// other devices sign in again, this one goes on.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = ChangePasswordRequest,
     security(("bearer" = [])),
     responses((status = 204), (status = 401, description = "`invalid_credentials` (wrong current password) or a token error", body = ErrorBody),
@@ -264,7 +327,76 @@ async fn change_password(
         ));
     }
     let hash = password::hash(&state.cpu, req.new_password).await?;
-    state.store.set_password_hash(user.id, &hash).await?;
-    state.store.revoke_user_tokens(user.id).await?;
+    let position = state
+        .store
+        .change_password(user.id, &hash, user.session)
+        .await?;
+    state.applied(Some(position)).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One of my sign-ins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDto {
+    pub id: i64,
+    /// The `User-Agent` of the client that signed in (may be empty).
+    pub device: String,
+    /// The address it signed in from.
+    pub ip: String,
+    /// When it signed in, Unix seconds.
+    pub created_at: i64,
+    /// When it last refreshed its tokens, Unix seconds.
+    pub last_used_at: i64,
+    /// Whether it is the sign-in of this request's token.
+    pub current: bool,
+}
+
+/// My live sign-ins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsPage {
+    /// Newest first; at most 32 (signing in past that ends the oldest).
+    pub items: Vec<SessionDto>,
+}
+
+/// My live sign-ins, newest first.
+#[utoipa::path(get, path = "/v1/me/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = SessionsPage), (status = 401, body = ErrorBody)))]
+async fn sessions(State(state): State<AppState>, user: AuthUser) -> Result<Json<SessionsPage>> {
+    let rows = state.store.live_sessions(user.id).await?;
+    let items = rows
+        .into_iter()
+        .map(|r: SessionRow| SessionDto {
+            current: r.id == user.session,
+            id: r.id,
+            device: r.device,
+            ip: r.ip,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        })
+        .collect();
+    Ok(Json(SessionsPage { items }))
+}
+
+/// End one of my sign-ins (this one included): its tokens stop working on every replica within
+/// a second.
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The session's id (from `GET /v1/me/sessions`)")),
+    responses((status = 204), (status = 401, body = ErrorBody),
+              (status = 404, description = "`session_not_found` (not mine, or already ended)", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+async fn end_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    match state.store.end_session(user.id, id).await? {
+        Some(position) => {
+            state.applied(Some(position)).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiError::not_found(
+            "session_not_found",
+            format!("no live session {id} of yours"),
+        )),
+    }
 }

@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::{Store, now};
+use super::changes::Position;
+use super::{Backend, Store, now};
+use crate::changes::record::Change;
 
 /// A row of `users`.
 #[derive(Clone, Debug, FromRow)]
@@ -120,26 +122,63 @@ impl Store {
         self.user_by_id(id).await
     }
 
-    pub async fn set_password_hash(&self, id: i64, hash: &str) -> sqlx::Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(hash)
-            .bind(now())
+    /// Sets a user's role (in one transaction with its change record, so every replica's
+    /// principal cache learns it). The last admin keeps theirs.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn set_role(&self, id: i64, role: &str) -> sqlx::Result<RoleChange> {
+        let mut tx = self.begin_write().await?;
+        let current: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-    }
-
-    /// Sets a user's role; `false` for an unknown user.
-    pub async fn set_role(&self, id: i64, role: &str) -> sqlx::Result<bool> {
-        let done = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((current,)) = current else {
+            tx.rollback().await?;
+            return Ok(RoleChange::NoSuchUser);
+        };
+        if current == role {
+            tx.rollback().await?;
+            return Ok(RoleChange::Unchanged);
+        }
+        if current == "admin" {
+            // Two admins demoting each other at once must not both succeed: on PostgreSQL the
+            // admins' rows are locked for the count (SQLite's writer is alone already).
+            let count = match self.backend {
+                Backend::Postgres => {
+                    "SELECT COUNT(*) FROM (SELECT id FROM users WHERE role = 'admin' FOR UPDATE) a"
+                }
+                Backend::Sqlite => "SELECT COUNT(*) FROM users WHERE role = 'admin'",
+            };
+            let (admins,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
+            if admins <= 1 {
+                tx.rollback().await?;
+                return Ok(RoleChange::LastAdmin);
+            }
+        }
+        sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
             .bind(role)
             .bind(now())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let position = self
+            .commit_with(tx, &Change::AccountChanged { user: id })
+            .await?;
+        Ok(RoleChange::Changed(position))
     }
+}
+
+/// What [`Store::set_role`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleChange {
+    Changed(Position),
+    /// The user already had the role.
+    Unchanged,
+    NoSuchUser,
+    /// The user is the only admin: demoting them would leave nobody to administer.
+    LastAdmin,
 }
 
 /// A creator's audience statistics.

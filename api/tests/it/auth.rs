@@ -14,6 +14,10 @@ crate::both!(
     change_password,
     token_rejections,
     roles_are_checked,
+    a_demoted_admin_loses_its_rights_at_once,
+    sessions_are_listed_and_ended,
+    a_deleted_account_is_refused,
+    parallel_refreshes_of_one_token,
 );
 
 async fn register_login_and_me(app: TestApp) {
@@ -173,7 +177,11 @@ async fn refresh_rotates_and_reuse_revokes_the_family(app: TestApp) {
     let r = app
         .post("/v1/auth/refresh", None, json!({"refresh_token": second}))
         .await;
-    r.assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    r.assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+    // The sign-in's access tokens stop working too.
+    app.get("/v1/me", Some(&s.token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
     let r = app
         .post(
             "/v1/auth/refresh",
@@ -199,6 +207,10 @@ async fn refresh_rotates_and_reuse_revokes_the_family(app: TestApp) {
 
 async fn logout_revokes(app: TestApp) {
     let s = app.register("frank").await;
+    assert_eq!(
+        app.get("/v1/me", Some(&s.token)).await.status,
+        StatusCode::OK
+    );
     let r = app
         .post("/v1/auth/logout", None, json!({"refresh_token": s.refresh}))
         .await;
@@ -210,7 +222,15 @@ async fn logout_revokes(app: TestApp) {
             json!({"refresh_token": s.refresh}),
         )
         .await;
-    r.assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    r.assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+    // The access token of the ended sign-in is refused at once, long before it expires.
+    app.get("/v1/me", Some(&s.token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+    let r = app
+        .post("/v1/auth/logout", None, json!({"refresh_token": s.refresh}))
+        .await;
+    r.assert_error(StatusCode::UNAUTHORIZED, "invalid_refresh_token");
     let r = app
         .post("/v1/auth/logout", None, json!({"refresh_token": "unknown"}))
         .await;
@@ -219,6 +239,7 @@ async fn logout_revokes(app: TestApp) {
 
 async fn change_password(app: TestApp) {
     let s = app.register("gina").await;
+    let other = login(&app, "gina", "password123").await;
     let path = "/v1/auth/password";
     let r = app
         .post(
@@ -269,7 +290,19 @@ async fn change_password(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    // Refresh tokens issued before the change are revoked.
+    // Every other sign-in ended: its refresh and access tokens are refused...
+    let r = app
+        .post("/v1/auth/refresh", None, json!({"refresh_token": other.1}))
+        .await;
+    r.assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+    app.get("/v1/me", Some(&other.0))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+    // ...while the one that changed the password goes on.
+    assert_eq!(
+        app.get("/v1/me", Some(&s.token)).await.status,
+        StatusCode::OK
+    );
     let r = app
         .post(
             "/v1/auth/refresh",
@@ -277,7 +310,23 @@ async fn change_password(app: TestApp) {
             json!({"refresh_token": s.refresh}),
         )
         .await;
-    r.assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// Signs in; the access and refresh tokens.
+async fn login(app: &TestApp, handle: &str, password: &str) -> (String, String) {
+    let r = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({"handle": handle, "password": password}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    (
+        r.body["access_token"].as_str().unwrap().to_owned(),
+        r.body["refresh_token"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn token_rejections(app: TestApp) {
@@ -291,14 +340,14 @@ async fn token_rejections(app: TestApp) {
     let expired = app
         .state
         .keys
-        .issue(s.id, api::auth::Role::User, api::store::now() - 3600)
+        .issue(s.id, 1, api::store::now() - 3600)
         .unwrap();
     app.get("/v1/me", Some(&expired))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "token_expired");
     let foreign = api::auth::jwt::Keys::from_secret(&[9u8; 32], 900)
         .unwrap()
-        .issue(s.id, api::auth::Role::Admin, api::store::now())
+        .issue(s.id, 1, api::store::now())
         .unwrap();
     app.get("/v1/me", Some(&foreign))
         .await
@@ -368,17 +417,208 @@ async fn roles_are_checked(app: TestApp) {
         )
         .await;
     r.assert_error(StatusCode::NOT_FOUND, "user_not_found");
-    // The new role shows in tokens issued after the change.
-    let r = app
-        .post(
-            "/v1/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh}),
-        )
-        .await;
-    let token = r.body["access_token"].as_str().unwrap();
+    // The new role holds at once, for the token issued before the change too.
     assert_eq!(
-        app.get("/v1/creator/stats", Some(token)).await.status,
+        app.get("/v1/creator/stats", Some(&user.token)).await.status,
         StatusCode::OK
     );
+}
+
+async fn a_demoted_admin_loses_its_rights_at_once(app: TestApp) {
+    let root = app.register_as("root_admin", "admin").await;
+    let rogue = app.register_as("rogue", "admin").await;
+    let role = |id: i64| format!("/v1/admin/users/{id}/role");
+    assert_eq!(
+        app.get("/v1/admin/model", Some(&rogue.token)).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .send(
+            axum::http::Method::PUT,
+            &role(rogue.id),
+            Some(&root.token),
+            json!({"role": "user"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The demoted admin's token, issued while it was admin, has no admin rights any more...
+    app.get("/v1/admin/model", Some(&rogue.token))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "insufficient_role");
+    // ...and cannot promote itself back.
+    app.send(
+        axum::http::Method::PUT,
+        &role(rogue.id),
+        Some(&rogue.token),
+        json!({"role": "admin"}),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "insufficient_role");
+    let r = app.get("/v1/me", Some(&rogue.token)).await;
+    assert_eq!(r.body["role"], "user", "{}", r.body);
+    // The last admin cannot demote itself.
+    app.send(
+        axum::http::Method::PUT,
+        &role(root.id),
+        Some(&root.token),
+        json!({"role": "user"}),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "last_admin");
+    assert_eq!(
+        app.get("/v1/admin/model", Some(&root.token)).await.status,
+        StatusCode::OK
+    );
+    // Setting the role it has changes nothing and answers the user.
+    let r = app
+        .send(
+            axum::http::Method::PUT,
+            &role(root.id),
+            Some(&root.token),
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+async fn sessions_are_listed_and_ended(app: TestApp) {
+    let s = app.register("sam").await;
+    let req = axum::http::Request::builder()
+        .method(axum::http::Method::POST)
+        .uri("/v1/auth/login")
+        .header("content-type", "application/json")
+        .header("user-agent", "Phone\tApp/1.0")
+        .body(axum::body::Body::from(
+            json!({"handle": "sam", "password": "password123"}).to_string(),
+        ))
+        .unwrap();
+    let r = app.raw(req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let phone = r.body["access_token"].as_str().unwrap().to_owned();
+    let r = app.get("/v1/me/sessions", Some(&s.token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", r.body);
+    // Newest first; the control character of the user agent is dropped.
+    assert_eq!(items[0]["device"], "PhoneApp/1.0");
+    assert_eq!(items[0]["current"], false);
+    assert_eq!(items[1]["current"], true);
+    let phone_id = items[0]["id"].as_i64().unwrap();
+    let mine = items[1]["id"].as_i64().unwrap();
+    // Another user cannot end it.
+    let eve = app.register("eve").await;
+    let uri = format!("/v1/me/sessions/{phone_id}");
+    app.send(
+        axum::http::Method::DELETE,
+        &uri,
+        Some(&eve.token),
+        serde_json::Value::Null,
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "session_not_found");
+    assert_eq!(app.get("/v1/me", Some(&phone)).await.status, StatusCode::OK);
+    let r = app
+        .send(
+            axum::http::Method::DELETE,
+            &uri,
+            Some(&s.token),
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    app.get("/v1/me", Some(&phone))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+    app.send(
+        axum::http::Method::DELETE,
+        &uri,
+        Some(&s.token),
+        serde_json::Value::Null,
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "session_not_found");
+    app.send(
+        axum::http::Method::DELETE,
+        "/v1/me/sessions/abc",
+        Some(&s.token),
+        serde_json::Value::Null,
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "invalid_id");
+    let r = app.get("/v1/me/sessions", Some(&s.token)).await;
+    let ids: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![mine]);
+    // Ending my own sign-in ends this token.
+    let uri = format!("/v1/me/sessions/{mine}");
+    let r = app
+        .send(
+            axum::http::Method::DELETE,
+            &uri,
+            Some(&s.token),
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    app.get("/v1/me", Some(&s.token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+}
+
+/// A valid token of an account deleted meanwhile is a 401, for reads and writes (it used to be
+/// a 500 from a foreign-key violation).
+async fn a_deleted_account_is_refused(app: TestApp) {
+    let s = app.register("gone").await;
+    assert_eq!(
+        app.get("/v1/me", Some(&s.token)).await.status,
+        StatusCode::OK
+    );
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(s.id)
+        .execute(&app.state.store.pool)
+        .await
+        .unwrap();
+    // No change record says so: the cache entry lives on, but its session went with the
+    // account (ON DELETE CASCADE) and a fresh read finds no account.
+    app.state.principals.invalidate(s.id).await;
+    app.get("/v1/me", Some(&s.token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    app.post("/v1/posts", Some(&s.token), json!({"text": "hello"}))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+/// The same refresh token presented 8 times at once: exactly one new pair, every other answer
+/// a 401 (never a 500 "database is locked" on SQLite), and the sign-in ends (a reuse).
+async fn parallel_refreshes_of_one_token(app: TestApp) {
+    let s = app.register("racer").await;
+    let replies = futures_util::future::join_all((0..8).map(|_| {
+        app.post(
+            "/v1/auth/refresh",
+            None,
+            json!({"refresh_token": s.refresh}),
+        )
+    }))
+    .await;
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        r.assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    }
+    app.get("/v1/me", Some(&s.token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
 }

@@ -268,23 +268,38 @@ impl TestApp {
         }
     }
 
-    /// Registers `handle` and gives it `role` directly in the store.
+    /// Registers `handle` and gives it `role` directly in the store (its token acts with the
+    /// new role: roles are read live).
     pub async fn register_as(&self, handle: &str, role: &str) -> Session {
         let s = self.register(handle).await;
-        assert!(self.state.store.set_role(s.id, role).await.unwrap());
-        let r = self
-            .post(
-                "/v1/auth/login",
-                None,
-                json!({"handle": handle, "password": "password123"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        Session {
-            id: s.id,
-            token: r.body["access_token"].as_str().unwrap().to_owned(),
-            refresh: r.body["refresh_token"].as_str().unwrap().to_owned(),
+        match self.state.store.set_role(s.id, role).await.unwrap() {
+            api::store::users::RoleChange::Changed(position) => {
+                self.state.applied(Some(position)).await;
+            }
+            other => panic!("role not set: {other:?}"),
         }
+        s
+    }
+
+    /// An access token of a new session of `user` (seeded users have no password).
+    pub async fn sign_in_as(&self, user: i64) -> String {
+        let (session, position) = self
+            .state
+            .store
+            .start_session(
+                user,
+                &api::store::tokens::SignIn::default(),
+                &api::auth::new_refresh_token(),
+                &api::auth::new_refresh_token(),
+                3600,
+            )
+            .await
+            .unwrap();
+        self.state.applied(Some(position)).await;
+        self.state
+            .keys
+            .issue(user, session, api::store::now())
+            .unwrap()
     }
 
     /// The authors hidden from `user` (blocked, muted, or who blocked them), as the feed reads

@@ -132,11 +132,7 @@ async fn published_model_ranks_feeds(app: TestApp) {
 
     // A seeded user (id 2) reads a personalized page; seeded users have no password, so the
     // test issues their token directly.
-    let token = app
-        .state
-        .keys
-        .issue(2, api::auth::Role::User, api::store::now())
-        .unwrap();
+    let token = app.sign_in_as(2).await;
     let r = app.get("/v1/feed?limit=20", Some(&token)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["model_version"], "v-test-1");

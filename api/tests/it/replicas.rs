@@ -20,6 +20,7 @@ crate::both!(
     concurrent_writers_skip_nothing,
     a_replica_behind_retention_reloads,
     cached_post_rows_follow_the_log,
+    revocations_reach_every_replica,
 );
 
 /// How often the test replicas poll the log (their lag bound without wake-ups), so that the
@@ -679,4 +680,94 @@ async fn replica_lag() {
         at(0.99),
         at(1.0)
     );
+}
+
+/// A role change and a logout made through replica A hold on replica B once it applied them,
+/// and on a B cut off from the log within the documented bound (`principals::TRUST`), though B
+/// cached the account as it was.
+async fn revocations_reach_every_replica(app: TestApp) {
+    let (_owner, a, b) = replicas(app).await;
+    let boss = a.register_as("boss", "admin").await;
+    let second = a.register_as("second", "admin").await;
+    let user = a.register("plain").await;
+    converge(&[&a, &b]).await;
+    // B caches both accounts.
+    assert_eq!(
+        b.get("/v1/admin/model", Some(&second.token)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.get("/v1/me", Some(&user.token)).await.status,
+        StatusCode::OK
+    );
+
+    let r = a
+        .send(
+            Method::PUT,
+            &format!("/v1/admin/users/{}/role", second.id),
+            Some(&boss.token),
+            json!({"role": "user"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    converge(&[&a, &b]).await;
+    b.get("/v1/admin/model", Some(&second.token))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "insufficient_role");
+
+    let r = a
+        .post(
+            "/v1/auth/logout",
+            None,
+            json!({"refresh_token": user.refresh}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    converge(&[&a, &b]).await;
+    b.get("/v1/me", Some(&user.token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+
+    // A sign-in made on A is accepted by B at once (B checks a session its cache does not list
+    // against the database), also before B applied it.
+    b.state.changes.pause();
+    let again = a
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({"handle": "plain", "password": "password123"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    let token = again.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = again.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(b.get("/v1/me", Some(&token)).await.status, StatusCode::OK);
+
+    // B is cut off from the log and has the session cached as live: the logout through A holds
+    // on B within the bound all the same.
+    let r = a
+        .post("/v1/auth/logout", None, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let acknowledged = Instant::now();
+    loop {
+        // Taken before the request: B decided after this, so an acceptance past the bound
+        // shows here however slowly the request then completes.
+        let sent = acknowledged.elapsed();
+        let r = b.get("/v1/me", Some(&token)).await;
+        if r.status == StatusCode::UNAUTHORIZED {
+            r.assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+            break;
+        }
+        assert!(
+            sent <= api::principals::TRUST + Duration::from_millis(100),
+            "a paused replica accepted an ended session {sent:?} after the logout"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.state.changes.resume();
+    converge(&[&a, &b]).await;
+    b.get("/v1/me", Some(&token))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
 }
