@@ -86,12 +86,20 @@ async function call(method, path, { token, body } = {}) {
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-/// HS256 access token with the claims `api/src/auth/jwt.rs` issues.
+// Each seeded user's live session (`--sessions FILE`, lines `user,session`, written by run.sh).
+const SESSIONS = new Map(
+  (args.sessions ? readFileSync(args.sessions, 'utf8') : '')
+    .split('\n')
+    .filter((l) => l.includes(','))
+    .map((l) => l.split(',').map(Number)),
+);
+
+/// HS256 access token with the claims `api/src/auth/jwt.rs` issues, for the user's session.
 function signToken(userId, ttlSecs = 7200) {
   const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
   const head = b64({ alg: 'HS256', typ: 'JWT' });
-  const claims = b64({ sub: String(userId), role: 'user', iat: now, exp: now + ttlSecs });
+  const claims = b64({ sub: String(userId), sid: SESSIONS.get(userId) ?? 0, iat: now, exp: now + ttlSecs });
   const mac = createHmac('sha256', JWT_SECRET).update(`${head}.${claims}`).digest('base64url');
   return `${head}.${claims}.${mac}`;
 }

@@ -111,8 +111,26 @@ for backend in $backends; do
     [[ -n $version ]] || { echo "no model after 900 s; see $log" >&2; exit 1; }
     echo "== $backend: ready, model $version" >&2
 
+    # Seeded users have no password: one live session each for bench.mjs's forged tokens.
+    sessions_sql="INSERT INTO sessions (user_id, family, created_at, last_used_at) \
+        SELECT id, 'bench-' || id, 0, 0 FROM users ON CONFLICT (family) DO NOTHING"
+    listing="SELECT user_id, id FROM sessions WHERE family LIKE 'bench-%'"
+    if [[ $backend == postgres ]]; then
+        psql "$db_url" -q -c "$sessions_sql"
+        psql "$db_url" -tA -F, -c "$listing" >"$data_dir/sessions.csv"
+    else
+        python3 - "$data_dir/social-live.db" "$sessions_sql" "$listing" >"$data_dir/sessions.csv" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+with db:
+    db.execute(sys.argv[2])
+for user, session in db.execute(sys.argv[3]):
+    print(f"{user},{session}")
+PY
+    fi
+
     BENCH_JWT_SECRET=$secret node "$here/bench.mjs" --base "$base" --backend "$backend" \
-        --server-pid "$server_pid" --out "$out/$backend.json"
+        --server-pid "$server_pid" --sessions "$data_dir/sessions.csv" --out "$out/$backend.json"
 
     cleanup
     echo "== $backend: server log levels: $(grep -o '"level":"[A-Z]*"' "$log" | sort | uniq -c | tr '\n' ' ')" >&2

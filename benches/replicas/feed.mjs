@@ -1,9 +1,10 @@
 // Feed load through a proxy in front of replicas: GET /v1/feed?limit=20 at a fixed, open-loop
 // rate (loadtest, pinned in ../load/package.json), each request from a user drawn from the first
-// BENCH_SEEDED_USERS seeded accounts (tokens signed with the servers' SOCIAL_LIVE_JWT_SECRET).
+// BENCH_SEEDED_USERS seeded accounts (tokens signed with the servers' SOCIAL_LIVE_JWT_SECRET, for
+// the live session of each user that run.sh inserted: `--sessions FILE`, lines `user,session`).
 // Started by run.sh.
 //
-//   node feed.mjs --base http://127.0.0.1:18090 --rate 1000 --seconds 60 --users 100000 --out F.json
+//   node feed.mjs --base http://127.0.0.1:18090 --rate 1000 --seconds 60 --users 100000 --sessions S.csv
 //
 // Latency is timed from each request's scheduled send to the end of its body (fractional ms).
 // A user's first request in a run ranks their feed (a cache miss: their context is read from
@@ -12,7 +13,7 @@
 // own counters.
 
 import { createHmac } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../load/', import.meta.url));
@@ -31,12 +32,22 @@ const USERS = Number(args.users ?? 10000);
 const SECRET = process.env.BENCH_JWT_SECRET;
 if (!SECRET) throw new Error('BENCH_JWT_SECRET is required');
 
-/// HS256 access token with the claims `api/src/auth/jwt.rs` issues.
+// Each user's session (without a file, 0: binaries before sessions ignore it).
+const SESSIONS = new Map(
+  (args.sessions ? readFileSync(args.sessions, 'utf8') : '')
+    .split('\n')
+    .filter((l) => l.includes(','))
+    .map((l) => l.split(',').map(Number)),
+);
+
+/// HS256 access token with the claims `api/src/auth/jwt.rs` issues (and the `role` that binaries
+/// before sessions read).
 function signToken(userId, ttlSecs = 7200) {
   const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
   const head = b64({ alg: 'HS256', typ: 'JWT' });
-  const claims = b64({ sub: String(userId), role: 'user', iat: now, exp: now + ttlSecs });
+  const sid = SESSIONS.get(userId) ?? 0;
+  const claims = b64({ sub: String(userId), sid, role: 'user', iat: now, exp: now + ttlSecs });
   const mac = createHmac('sha256', SECRET).update(`${head}.${claims}`).digest('base64url');
   return `${head}.${claims}.${mac}`;
 }

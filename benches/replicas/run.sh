@@ -111,6 +111,15 @@ for size in $sizes; do
             row+=",\"replica${i}_ready_s\":$ready,\"replica${i}_rss_start_mib\":$(rss_mib "$pid")"
             echo "replica $i ready in $ready s, $(rss_mib "$pid") MiB" >&2
         done
+        # Seeded users have no password: one live session each for the load's forged tokens
+        # (binaries before sessions have no such table and ignore the token's session).
+        sessions=()
+        if psql "$url" -tAc "SELECT 1 FROM information_schema.tables WHERE table_name = 'sessions'" | grep -q 1 && [[ $name != old ]]; then
+            psql "$url" -q -c "INSERT INTO sessions (user_id, family, created_at, last_used_at) \
+                SELECT id, 'bench-' || id, 0, 0 FROM users WHERE id <= $pool ON CONFLICT (family) DO NOTHING"
+            psql "$url" -tA -F, -c "SELECT user_id, id FROM sessions WHERE family LIKE 'bench-%'" >"$work/sessions.csv"
+            sessions=(--sessions "$work/sessions.csv")
+        fi
         cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
 error_log $work/nginx-error.log warn;
@@ -137,7 +146,7 @@ EOF
         pids+=("$!")
         until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
         BENCH_JWT_SECRET=$secret node "$here/feed.mjs" --base "http://127.0.0.1:$port" \
-            --rate "$rate" --seconds 10 --users "$pool" >/dev/null
+            --rate "$rate" --seconds 10 --users "$pool" "${sessions[@]}" >/dev/null
         pages0=0 hits0=0
         for i in 1 2; do
             r=http://127.0.0.1:$((port + i))
@@ -145,7 +154,7 @@ EOF
             hits0=$((hits0 + $(metric "$r" social_live_feed_cache_hits_total | cut -d. -f1)))
         done
         load=$(BENCH_JWT_SECRET=$secret node "$here/feed.mjs" --base "http://127.0.0.1:$port" \
-            --rate "$rate" --seconds "$seconds" --users "$pool")
+            --rate "$rate" --seconds "$seconds" --users "$pool" "${sessions[@]}")
         pages=0 hits=0
         for i in 1 2; do
             r=http://127.0.0.1:$((port + i))
