@@ -129,9 +129,13 @@ async fn reload_model(
     let changed = tokio::task::spawn_blocking(move || engine.reload_if_changed(&dir))
         .await
         .map_err(|e| ApiError::Internal(crate::Error::Task(e)))?
-        .map_err(|e| ApiError::Unavailable {
-            code: "model_unavailable",
-            message: format!("the published model cannot be loaded: {e}"),
+        .map_err(|error| {
+            // The details (paths, checksums) are for the operator's log, not for the client.
+            tracing::warn!(%error, "the published model cannot be loaded");
+            ApiError::Unavailable {
+                code: "model_unavailable",
+                message: "the published model cannot be loaded; the server log says why".into(),
+            }
         })?;
     Ok(Json(ReloadResult {
         changed: changed.is_some(),

@@ -212,7 +212,12 @@ async fn login(
     if failures >= state.config.login_max_per_account {
         return Err(ApiError::RateLimited { retry_after: retry });
     }
-    let user = state.store.user_by_handle(&handle).await?;
+    // A handle that cannot exist (a NUL byte, say, which PostgreSQL cannot even compare) is an
+    // unknown account, checked against the dummy hash all the same.
+    let user = match validate::handle(&handle) {
+        Ok(handle) => state.store.user_by_handle(&handle).await?,
+        Err(_) => None,
+    };
     let stored = user.as_ref().map_or_else(
         || password::dummy_hash().to_owned(),
         |u| u.password_hash.clone(),

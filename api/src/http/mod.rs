@@ -110,6 +110,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::from_fn(drop_unsafe_request_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     // 5xx are logged where they arise (internal errors at ERROR, shed load at
@@ -166,6 +167,23 @@ async fn json_errors(req: Request, next: Next) -> Response {
     let mut out = err.into_response();
     *out.status_mut() = status;
     out
+}
+
+/// A client's `X-Request-Id` is kept (to correlate its logs with ours) only when it is at most
+/// 64 characters of `A-Z a-z 0-9 . _ -`; any other is replaced by a new UUID, so that logs and
+/// responses never carry a client's arbitrary bytes.
+async fn drop_unsafe_request_id(mut req: Request, next: Next) -> Response {
+    let safe = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= 64
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
+    };
+    if req.headers().get("x-request-id").is_some_and(|v| !safe(v)) {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
 }
 
 /// Security headers on every response. The API's CSP forbids everything (it serves JSON); the

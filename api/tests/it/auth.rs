@@ -124,6 +124,22 @@ async fn login_rejections_and_account_limit(app: TestApp) {
         )
         .await;
     r.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    // Handles no account can have (a NUL byte used to be a 500 on PostgreSQL).
+    for handle in [
+        "da\u{0}ve",
+        "x",
+        "dave; DROP TABLE users",
+        &"d".repeat(5_000),
+    ] {
+        let r = app
+            .post(
+                "/v1/auth/login",
+                None,
+                json!({"handle": handle, "password": "password123"}),
+            )
+            .await;
+        r.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
     for _ in 0..5 {
         let r = app
             .post(

@@ -69,6 +69,25 @@ async fn security_headers_and_cors(app: TestApp) {
             .starts_with("max-age=")
     );
     assert!(!r.headers["x-request-id"].is_empty());
+    // A client's request id is kept when it is short and plain, replaced otherwise.
+    for (sent, kept) in [
+        ("trace-42.a_b", true),
+        ("has space", false),
+        ("<script>", false),
+        (&*"x".repeat(65), false),
+    ] {
+        let req = axum::http::Request::builder()
+            .uri("/healthz")
+            .header("x-request-id", sent)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let got = app.raw(req).await.headers["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(got == sent, kept, "{sent:?} -> {got:?}");
+        assert!(got.len() <= 64 && !got.contains(' '), "{got:?}");
+    }
     // Errors carry them too.
     assert_eq!(
         app.get("/v1/nope", None).await.headers["x-frame-options"],
