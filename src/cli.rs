@@ -51,6 +51,26 @@ pub enum Command {
     Scheduler(Box<SchedulerArgs>),
     /// Serve the HTTP API until SIGTERM or Ctrl-C (`--demo`: seed, train and serve a demo).
     Serve(Box<ServeArgs>),
+    /// Administer the service's database directly.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin account (the first one, say). The password is read from
+    /// `SOCIAL_LIVE_ADMIN_PASSWORD` when set, else from the first line of stdin.
+    Create(AdminCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCreateArgs {
+    /// The new account's handle (3 to 30 of a-z, 0-9 and `_`).
+    #[arg(long)]
+    pub handle: String,
+    /// Database URL [default: the SQLite file `social-live.db` in the data directory].
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,8 +13,8 @@ use models::als::AlsParams;
 use pipeline::{DatasetSource, RunConfig, Weighting};
 
 use crate::cli::{
-    Cli, Command, DatasetsCommand, FormatArg, GenerateArgs, PipelineCommand, PublicDataset,
-    RunArgs, SyntheticArgs, WeightingArg,
+    AdminCommand, Cli, Command, DatasetsCommand, FormatArg, GenerateArgs, PipelineCommand,
+    PublicDataset, RunArgs, SyntheticArgs, WeightingArg,
 };
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pipeline(PipelineCommand::Run(args)) => pipeline_run(data_dir, &args),
         Command::Scheduler(args) => crate::scheduler::run(data_dir, *args),
         Command::Serve(args) => crate::serve::run(data_dir, *args),
+        Command::Admin(AdminCommand::Create(args)) => crate::admin::create(&data_dir, &args),
     }
 }
 

@@ -4,6 +4,7 @@
 //! set up logging, call one library function, print what the user asked for. Every failure becomes one
 //! line on stderr and a non-zero exit code.
 
+mod admin;
 mod cli;
 mod commands;
 mod scheduler;

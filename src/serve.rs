@@ -140,7 +140,7 @@ fn print_demo(listen: &str) -> Result<()> {
     Ok(())
 }
 
-fn database_url(data_dir: &Path, url: Option<String>) -> Result<String> {
+pub fn database_url(data_dir: &Path, url: Option<String>) -> Result<String> {
     Ok(match url {
         Some(url) => url,
         None => {

@@ -189,6 +189,26 @@ impl ApiError {
         }
     }
 
+    /// 401 `session_ended`: a token or refresh token of a sign-in that ended.
+    pub fn session_ended() -> Self {
+        Self::unauthorized(
+            "session_ended",
+            "this sign-in has ended (signed out, password changed or revoked); sign in again",
+        )
+    }
+
+    /// 403 `account_suspended` or `account_banned`: the account may not sign in or act.
+    pub fn restricted(standing: crate::store::moderation::Standing) -> Self {
+        use crate::store::moderation::Standing;
+        match standing {
+            Standing::Suspended { until } => Self::forbidden(
+                "account_suspended",
+                format!("this account is suspended until {until} (Unix time)"),
+            ),
+            _ => Self::forbidden("account_banned", "this account is banned"),
+        }
+    }
+
     /// 503 `overloaded`: the service cannot take this request in time (no CPU slot, no
     /// database connection); the client may retry after the `Retry-After` seconds.
     pub fn overloaded() -> Self {

@@ -89,10 +89,12 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
             posts,
             newest,
             engagement,
+            withheld,
             ..
         } = snapshot;
         tokio::task::spawn_blocking(move || {
             engine.load_posts(posts);
+            engine.replace_withheld(withheld);
             match model {
                 Some(artifact) => {
                     let version = engine.swap(artifact);

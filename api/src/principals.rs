@@ -2,12 +2,14 @@
 //! database round trip.
 //!
 //! An access token names its user and its session (`sid`). A request is accepted only while the
-//! account exists and the session is live, and it acts with the account's *current* role, not
-//! the role the token was issued with. Both come from a [`Principal`] per account, read from the
-//! store (one statement) and kept in a [`LogCache`]: every change to a role or to a session
-//! (sign-in, logout, reuse of a refresh token, password change, a session ended from
-//! `DELETE /v1/me/sessions/{id}`) appends `account_changed`, and every replica drops the entry
-//! when it applies it.
+//! account exists, is neither suspended nor banned, and the session is live, and it acts with
+//! the account's *current* role, not the role the token was issued with. All of it comes from a
+//! [`Principal`] per account, read from the store (one statement) and kept in a [`LogCache`]:
+//! every change to a role or to a session (sign-in, logout, reuse of a refresh token, password
+//! change, a session ended from `DELETE /v1/me/sessions/{id}`) appends `account_changed`, every
+//! suspension, ban and reinstatement appends `restricted`, and every replica drops the entry
+//! when it applies either. A suspension ends at its time without a record (the standing is
+//! compared with the clock on every request).
 //!
 //! **Bound.** A revocation holds on every replica within [`TRUST`] of its commit: a replica uses
 //! its cache only while its tailer read to the end of the log within that window (one poll is
@@ -23,6 +25,7 @@ use std::time::Duration;
 use crate::auth::Role;
 use crate::cache::LogCache;
 use crate::store::Store;
+use crate::store::moderation::Standing;
 
 /// How stale a replica's view of sessions and roles may be: it trusts its cache only while its
 /// tailer read to the end of the log this recently (see
@@ -36,6 +39,8 @@ const TTL: Duration = Duration::from_secs(600);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     pub role: Role,
+    /// Suspended or banned accounts are refused (a suspension ends at its time, cached or not).
+    pub standing: Standing,
     /// Its live sessions, ascending (at most [`MAX_SESSIONS`]).
     pub sessions: Vec<i64>,
 }
@@ -62,6 +67,20 @@ pub enum Refused {
     /// The session was ended (logout, password change, reused refresh token, ended by its
     /// owner) or never existed.
     SessionEnded,
+    /// The account is suspended or banned (the standing in force now).
+    Restricted(Standing),
+}
+
+/// The verdict on `session` of an account (`None`: no such account) at `now`.
+fn verdict(principal: Option<&Principal>, session: i64, now: i64) -> Result<Role, Refused> {
+    let p = principal.ok_or(Refused::NoAccount)?;
+    if p.sessions.binary_search(&session).is_err() {
+        return Err(Refused::SessionEnded);
+    }
+    match p.standing.at(now) {
+        Standing::Active => Ok(p.role),
+        restricted => Err(Refused::Restricted(restricted)),
+    }
 }
 
 impl Principals {
@@ -85,13 +104,14 @@ impl Principals {
         session: i64,
         trusted: bool,
     ) -> sqlx::Result<Result<Role, Refused>> {
+        let now = crate::store::now();
         if trusted
             && let Some(cached) = self.cache.get(&user).await
             && let Some(p) = cached.as_ref()
             && p.sessions.binary_search(&session).is_ok()
         {
             metrics::counter!("social_live_principal_total", "result" => "hit").increment(1);
-            return Ok(Ok(p.role));
+            return Ok(verdict(Some(p), session, now));
         }
         // Not cached, untrusted, or a session the entry does not list (a sign-in made on
         // another replica moments ago, or an ended one): the database decides.
@@ -99,11 +119,7 @@ impl Principals {
         metrics::counter!("social_live_principal_total", "result" => result).increment(1);
         let ticket = self.cache.ticket(&user);
         let principal = store.principal(user).await?;
-        let verdict = match &principal {
-            None => Err(Refused::NoAccount),
-            Some(p) if p.sessions.binary_search(&session).is_ok() => Ok(p.role),
-            Some(_) => Err(Refused::SessionEnded),
-        };
+        let verdict = verdict(principal.as_ref(), session, now);
         if trusted {
             self.cache.insert(user, Arc::new(principal), ticket).await;
         }

@@ -89,6 +89,12 @@ impl AppState {
         })
     }
 
+    /// Whether `author`'s posts are withheld now (a suspended or banned account): they leave
+    /// every list, as the engine leaves them out of feeds and trending.
+    pub fn withheld(&self, author: i64) -> bool {
+        self.engine.withholds(UserId(author), crate::store::now())
+    }
+
     /// Waits until this replica applied the change at `position` (a write it just committed),
     /// so the writer's next request here sees it; logs when that takes longer than
     /// [`ServeConfig::read_your_writes_ms`]. `None` (nothing changed) returns at once.

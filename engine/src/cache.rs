@@ -20,6 +20,8 @@ pub(crate) struct Snapshot {
     pub session: u64,
     pub version: String,
     pub generation: u64,
+    /// The request time the list was ranked at (withheld authors are left out as of then).
+    pub ranked_at: i64,
     /// The model state's fresh-buffer length when the list was ranked (or last merged into):
     /// posts added after it are not in the list yet.
     pub fresh_mark: usize,
@@ -92,6 +94,7 @@ mod tests {
             session,
             version: "v1".into(),
             generation: 0,
+            ranked_at: 0,
             fresh_mark: 0,
             similar_floor: None,
             items: vec![],

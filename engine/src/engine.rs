@@ -111,6 +111,7 @@ impl RequestContext<'_> {
             excluded: &self.facts.excluded,
             served,
             tombstones: self.tombstones,
+            now: self.now,
         }
     }
 }
@@ -217,6 +218,15 @@ impl Engine {
             .len()
     }
 
+    /// How many authors are withheld (see [`withhold_author`](Self::withhold_author)), expired
+    /// suspensions included until they are released or replaced.
+    pub fn withheld_authors(&self) -> usize {
+        self.tombstones
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .withheld_len()
+    }
+
     /// Running totals since the engine started.
     pub fn stats(&self) -> EngineStats {
         *lock(&self.stats)
@@ -270,12 +280,14 @@ impl Engine {
             .as_ref()
             .map(|c| c.served.iter().copied().collect())
             .unwrap_or_default();
-        // A cached list is reused while the model is the same and no post was edited; posts
-        // added since are merged into it, so they show on the next page, and deleted ones are
-        // filtered as the page is cut.
+        let tombstones = self.tombstones.read().unwrap_or_else(|e| e.into_inner());
+        // A cached list is reused while the model is the same, no post was edited and no
+        // author left out of it came back; posts added since are merged into it, so they show
+        // on the next page, and deleted ones are filtered as the page is cut.
         let cached = self.cache.get(user).filter(|s| {
             s.version == state.version()
                 && s.generation == generation
+                && !tombstones.ends_between(s.ranked_at, request.now)
                 && cursor.as_ref().is_none_or(|c| s.session == c.session)
         });
         let session = match (&cursor, &cached) {
@@ -284,7 +296,6 @@ impl Engine {
             (None, None) => self.next_session.fetch_add(1, Ordering::Relaxed),
         };
         let facts = UserFacts::new(ctx);
-        let tombstones = self.tombstones.read().unwrap_or_else(|e| e.into_inner());
         let req = RequestContext {
             state: &state,
             user,
@@ -381,6 +392,7 @@ impl Engine {
             session: req.session,
             version: req.state.version().to_owned(),
             generation: req.generation,
+            ranked_at: req.now,
             fresh_mark,
             similar_floor,
             items,
@@ -434,6 +446,7 @@ impl Engine {
             session: cached.session,
             version: cached.version.clone(),
             generation: cached.generation,
+            ranked_at: cached.ranked_at,
             fresh_mark,
             similar_floor: cached.similar_floor,
             items,

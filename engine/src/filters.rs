@@ -11,6 +11,8 @@ use crate::live::Tombstones;
 pub(crate) enum Rejection {
     /// Deleted (an engine tombstone).
     Deleted,
+    /// Written by a withheld author (a suspended or banned account).
+    Withheld,
     /// Written by the user.
     Own,
     /// Written by an author the user blocked or muted.
@@ -30,6 +32,8 @@ pub(crate) struct Admission<'a> {
     pub excluded: &'a HashSet<PostId>,
     pub served: &'a HashSet<PostId>,
     pub tombstones: &'a Tombstones,
+    /// The request's time (withheld authors are withheld until a time).
+    pub now: i64,
 }
 
 impl Admission<'_> {
@@ -37,6 +41,8 @@ impl Admission<'_> {
     pub(crate) fn verdict(&self, post: PostId, author: UserId) -> Option<Rejection> {
         if self.tombstones.contains(post) {
             Some(Rejection::Deleted)
+        } else if self.tombstones.withholds(author, self.now) {
+            Some(Rejection::Withheld)
         } else if author == self.user {
             Some(Rejection::Own)
         } else if self.hidden.contains(&author) {
@@ -82,8 +88,12 @@ mod tests {
             seen: vec![seen],
         };
         let facts = UserFacts::new(&ctx);
+        let (suspended, released) = (UserId(4), UserId(5));
         let mut tombstones = Tombstones::default();
         tombstones.insert(gone);
+        tombstones.withhold(suspended, 100);
+        tombstones.withhold(released, 100);
+        tombstones.release(released);
         let served_set: HashSet<PostId> = [served].into();
         let a = Admission {
             user: me,
@@ -91,8 +101,14 @@ mod tests {
             excluded: &facts.excluded,
             served: &served_set,
             tombstones: &tombstones,
+            now: 99,
         };
         assert_eq!(a.verdict(gone, x), Some(Rejection::Deleted));
+        assert_eq!(a.verdict(p, suspended), Some(Rejection::Withheld));
+        assert_eq!(a.verdict(p, released), None);
+        // A suspension ends at its time without a release.
+        let later = Admission { now: 100, ..a };
+        assert_eq!(later.verdict(p, suspended), None);
         assert_eq!(a.verdict(mine, me), Some(Rejection::Own));
         assert_eq!(a.verdict(p, troll), Some(Rejection::Hidden));
         assert_eq!(a.verdict(seen, x), Some(Rejection::Seen));
@@ -100,5 +116,11 @@ mod tests {
         assert_eq!(a.verdict(served, x), Some(Rejection::Served));
         assert_eq!(a.verdict(p, x), None);
         assert!(a.admits(p, x));
+        // A list ranked at 99 is stale at 100, not at 99 or before the end.
+        assert!(tombstones.ends_between(99, 100) && tombstones.ends_between(50, 200));
+        assert!(!tombstones.ends_between(99, 99) && !tombstones.ends_between(100, 200));
+        assert!(!tombstones.ends_between(10, 99));
+        tombstones.withhold(suspended, i64::MAX);
+        assert!(!tombstones.ends_between(0, i64::MAX - 1));
     }
 }

@@ -1,6 +1,6 @@
 //! State that changes between model runs: posts added since the model was trained (searched
-//! exactly beside the HNSW index) and tombstones. The engagement that makes posts trend is in
-//! `trending`.
+//! exactly beside the HNSW index) and tombstones (deleted posts, withheld authors). The
+//! engagement that makes posts trend is in `trending`.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -108,10 +108,18 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Deleted posts. Checked on every page, so a deletion shows at once.
+/// What no list shows: deleted posts, and the posts of authors withheld until a time (a
+/// suspended or banned account). Checked on every page, so a deletion or a suspension shows at
+/// once, and a withheld author's posts come back as soon as they are released or their time
+/// is up.
 #[derive(Debug, Default)]
 pub(crate) struct Tombstones {
     posts: HashSet<PostId>,
+    /// Withheld authors and until when (Unix seconds, exclusive; `i64::MAX`: until released).
+    authors: HashMap<UserId, i64>,
+    /// The finite ends of `authors`, ordered: a list ranked while an author was withheld is
+    /// not reused after their time is up ([`ends_between`](Self::ends_between)).
+    ends: BTreeSet<(i64, UserId)>,
 }
 
 impl Tombstones {
@@ -131,9 +139,54 @@ impl Tombstones {
         self.posts.len()
     }
 
-    /// Keeps the tombstones of the posts `keep` accepts.
+    /// Keeps the tombstones of the posts `keep` accepts (withheld authors stay).
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(PostId) -> bool) {
         self.posts.retain(|p| keep(*p));
+    }
+
+    /// Withholds `author`'s posts until `until` (replacing an earlier time).
+    pub(crate) fn withhold(&mut self, author: UserId, until: i64) {
+        self.release(author);
+        self.authors.insert(author, until);
+        if until != i64::MAX {
+            self.ends.insert((until, author));
+        }
+    }
+
+    /// Shows `author`'s posts again.
+    pub(crate) fn release(&mut self, author: UserId) {
+        if let Some(until) = self.authors.remove(&author) {
+            self.ends.remove(&(until, author));
+        }
+    }
+
+    /// Replaces every withheld author (a reload from the store).
+    pub(crate) fn replace_withheld(&mut self, authors: impl IntoIterator<Item = (UserId, i64)>) {
+        self.authors.clear();
+        self.ends.clear();
+        for (author, until) in authors {
+            self.withhold(author, until);
+        }
+    }
+
+    /// Whether some author's withholding ends in `(after, upto]`: a list ranked at `after`
+    /// left out posts that are admissible at `upto`.
+    pub(crate) fn ends_between(&self, after: i64, upto: i64) -> bool {
+        after < upto
+            && self
+                .ends
+                .range((after.saturating_add(1), UserId(i64::MIN))..)
+                .next()
+                .is_some_and(|&(until, _)| until <= upto)
+    }
+
+    /// Whether `author`'s posts are withheld at `now`.
+    pub(crate) fn withholds(&self, author: UserId, now: i64) -> bool {
+        self.authors.get(&author).is_some_and(|&until| now < until)
+    }
+
+    pub(crate) fn withheld_len(&self) -> usize {
+        self.authors.len()
     }
 }
 

@@ -86,7 +86,8 @@ impl Engine {
     /// The current trending posts, for `GET /v1/trending`: up to `limit` posts by time-decayed
     /// engagement over [`FeedConfig::trending_window`](crate::FeedConfig::trending_window)
     /// at the current system time, highest first (ties by id), with their scores (the decayed
-    /// sum of interaction weights). Deleted posts and posts the engine does not know (in
+    /// sum of interaction weights). Deleted posts, posts of withheld authors
+    /// ([`withhold_author`](Self::withhold_author)) and posts the engine does not know (in
     /// neither the model, the fresh buffer nor the catalog) are left out.
     pub fn trending(&self, limit: usize) -> Vec<(PostId, f32)> {
         self.trending_at(limit, unix_now())
@@ -104,7 +105,9 @@ impl Engine {
             .ranked
             .iter()
             .filter(|&&(post, _)| {
-                !tombstones.contains(post) && locate(&state, &catalog, post).is_some()
+                !tombstones.contains(post)
+                    && locate(&state, &catalog, post)
+                        .is_some_and(|found| !tombstones.withholds(found.author, now))
             })
             .take(limit)
             .map(|&(post, score)| (post, score * decay))
@@ -240,6 +243,47 @@ impl Engine {
         for post in posts {
             added.remove(post);
         }
+    }
+
+    /// Withholds every post of `author` from every list (feeds, including pages of running
+    /// sessions, and trending) until `until`, Unix seconds (`i64::MAX`: until
+    /// [`release_author`](Self::release_author)); a suspended or banned account. Their posts
+    /// stay in the catalog and come back, ranked where they were, when released or when the
+    /// time is up. Replaces an earlier time for the same author.
+    pub fn withhold_author(&self, author: UserId, until: i64) {
+        self.tombstones
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .withhold(author, until);
+    }
+
+    /// Shows `author`'s posts again (see [`withhold_author`](Self::withhold_author)).
+    pub fn release_author(&self, author: UserId) {
+        self.tombstones
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .release(author);
+        // Lists ranked while the author was withheld left their posts out.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Replaces every withheld author with `authors` (author, until), for a reload from the
+    /// store.
+    pub fn replace_withheld(&self, authors: impl IntoIterator<Item = (UserId, i64)>) {
+        self.tombstones
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace_withheld(authors);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether `author`'s posts are withheld at `now` (Unix seconds): the API filters what it
+    /// lists from the store (search) with it.
+    pub fn withholds(&self, author: UserId, now: i64) -> bool {
+        self.tombstones
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .withholds(author, now)
     }
 
     /// Replaces the catalog with `live`, for a replica that fell behind its change log's

@@ -259,3 +259,67 @@ fn scheduler_runs_now_publishes_and_stops_cleanly_on_sigterm() {
             .exists()
     );
 }
+
+/// `admin create` on the data directory's SQLite file (never the CI's `DATABASE_URL`).
+fn admin_create(data_dir: &Path, handle: &str, password: &str, stdin: Option<&str>) -> Output {
+    use std::io::Write as _;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_social-live"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["admin", "create", "--handle", handle])
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
+        .env_remove("SOCIAL_LIVE_ADMIN_PASSWORD")
+        .env("SOCIAL_LIVE_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if stdin.is_none() {
+        command.env("SOCIAL_LIVE_ADMIN_PASSWORD", password);
+    }
+    let mut child = command.spawn().expect("the binary runs");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn admin_create_makes_the_first_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = admin_create(dir.path(), "Boss", "correct horse", None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "created admin @boss (id 1)"
+    );
+    // From stdin's first line, for a second admin.
+    let out = admin_create(
+        dir.path(),
+        "deputy",
+        "",
+        Some("another password\nignored\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("@deputy (id 2)"));
+    // Taken, a bad handle, a short or missing password: one line each, nothing created.
+    let line = error_line(&admin_create(dir.path(), "boss", "correct horse", None));
+    assert!(line.contains("@boss is taken"), "{line}");
+    let line = error_line(&admin_create(dir.path(), "a b", "correct horse", None));
+    assert!(line.contains("handle"), "{line}");
+    let line = error_line(&admin_create(dir.path(), "third", "short", None));
+    assert!(line.contains("password"), "{line}");
+    let line = error_line(&admin_create(dir.path(), "third", "", Some("")));
+    assert!(line.contains("password"), "{line}");
+    let out = admin_create(dir.path(), "third", "long enough", None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("@third (id 3)"));
+}

@@ -6,7 +6,8 @@
 //!   answer depends on who asks; a present but bad token is still a 401.
 //!
 //! A valid signature is not enough: the token's session must be live and its account must
-//! exist, and the role is the account's current one (`principals.rs`: a cache the change log
+//! exist and be neither suspended nor banned (403 `account_suspended`, `account_banned`), and
+//! the role is the account's current one (`principals.rs`: a cache the change log
 //! keeps current, so no database round trip per request).
 
 use axum::extract::FromRequestParts;
@@ -86,10 +87,8 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser
             Refused::NoAccount => {
                 ApiError::unauthorized("invalid_token", "the account no longer exists")
             }
-            Refused::SessionEnded => ApiError::unauthorized(
-                "session_ended",
-                "this sign-in has ended (signed out, password changed or revoked); sign in again",
-            ),
+            Refused::SessionEnded => ApiError::session_ended(),
+            Refused::Restricted(standing) => ApiError::restricted(standing),
         })?;
     Ok(Some(AuthUser {
         id,

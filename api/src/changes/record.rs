@@ -93,6 +93,13 @@ pub enum Change {
     AccountChanged {
         user: i64,
     },
+    /// `user` was suspended (`until`: Unix seconds), banned (`until` = `i64::MAX`) or let back
+    /// (`None`). Consumers withhold or release the user's posts and drop what they cached
+    /// about the account, as for [`AccountChanged`](Self::AccountChanged).
+    Restricted {
+        user: i64,
+        until: Option<i64>,
+    },
 }
 
 /// Why a stored record could not be decoded.
@@ -168,6 +175,12 @@ mod v1 {
         pub v: u32,
         pub user: i64,
     }
+    #[derive(Serialize, Deserialize)]
+    pub struct Restricted {
+        pub v: u32,
+        pub user: i64,
+        pub until: Option<i64>,
+    }
 }
 
 impl Change {
@@ -186,6 +199,7 @@ impl Change {
             Self::Hidden { .. } => "hidden",
             Self::Unhidden { .. } => "unhidden",
             Self::AccountChanged { .. } => "account_changed",
+            Self::Restricted { .. } => "restricted",
         }
     }
 
@@ -259,6 +273,9 @@ impl Change {
                 removed: Vec::new(),
             }),
             Self::AccountChanged { user } => serde_json::to_string(&v1::Account { v, user }),
+            Self::Restricted { user, until } => {
+                serde_json::to_string(&v1::Restricted { v, user, until })
+            }
         };
         json.expect("change payloads are plain data")
     }
@@ -358,6 +375,13 @@ impl Change {
             "account_changed" => Self::AccountChanged {
                 user: parse::<v1::Account>(payload, malformed)?.user,
             },
+            "restricted" => {
+                let r: v1::Restricted = parse(payload, malformed)?;
+                Self::Restricted {
+                    user: r.user,
+                    until: r.until,
+                }
+            }
             other => return Err(DecodeError::UnknownKind(other.to_owned())),
         })
     }
@@ -378,7 +402,8 @@ impl Change {
             | Self::Unfollowed { .. }
             | Self::Hidden { .. }
             | Self::Unhidden { .. }
-            | Self::AccountChanged { .. } => None,
+            | Self::AccountChanged { .. }
+            | Self::Restricted { .. } => None,
         }
     }
 
@@ -389,7 +414,8 @@ impl Change {
             Self::PostCreated(_)
             | Self::PostEdited(_)
             | Self::PostDeleted { .. }
-            | Self::AccountChanged { .. } => Vec::new(),
+            | Self::AccountChanged { .. }
+            | Self::Restricted { .. } => Vec::new(),
             Self::Liked { user, .. }
             | Self::Unliked { user, .. }
             | Self::Commented { user, .. }
@@ -466,6 +492,14 @@ mod tests {
                 kind: HideKindRecord::Mute,
             },
             Change::AccountChanged { user: 4 },
+            Change::Restricted {
+                user: 4,
+                until: Some(i64::MAX),
+            },
+            Change::Restricted {
+                user: 4,
+                until: None,
+            },
         ]
     }
 
@@ -496,6 +530,14 @@ mod tests {
                 "account_changed",
                 r#"{"v":1,"user":4}"#,
                 Change::AccountChanged { user: 4 },
+            ),
+            (
+                "restricted",
+                r#"{"v":1,"user":4,"until":1700000000}"#,
+                Change::Restricted {
+                    user: 4,
+                    until: Some(1_700_000_000),
+                },
             ),
             (
                 "liked",

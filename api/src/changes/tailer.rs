@@ -381,7 +381,7 @@ async fn apply_batch(consumer: &Consumer, batch: Vec<StoredChange>) -> Result<()
         if let Some(post) = change.post_touched() {
             consumer.post_rows.invalidate(post).await;
         }
-        if let Change::AccountChanged { user } = change {
+        if let Change::AccountChanged { user } | Change::Restricted { user, .. } = change {
             consumer.principals.invalidate(*user).await;
         }
     }
@@ -449,6 +449,10 @@ fn apply_to_engine(engine: &FeedEngine, change: &Change) {
             }
         }
         Change::AccountChanged { .. } => {}
+        Change::Restricted { user, until } => match until {
+            Some(until) => engine.withhold_author(UserId(*user), *until),
+            None => engine.release_author(UserId(*user)),
+        },
     }
 }
 
@@ -485,9 +489,11 @@ fn replace(engine: &FeedEngine, snapshot: CatalogSnapshot) {
         posts,
         newest,
         engagement,
+        withheld,
         ..
     } = snapshot;
     engine.replace_posts(posts);
+    engine.replace_withheld(withheld);
     engine.reset_trending();
     engine.invalidate_all();
     offer_newest(engine, newest, engagement);

@@ -1,4 +1,5 @@
-//! `/v1/admin` (roles, models) and `/v1/creator` (audience statistics).
+//! `/v1/admin` (roles, models) and `/v1/creator` (audience statistics); moderation is in
+//! `moderation.rs`.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -7,11 +8,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Json, Path};
+use super::moderation::REASON_MAX;
 use super::users::{UserDto, existing_user};
+use super::validate;
 use crate::auth::Role;
 use crate::auth::extract::{AdminUser, CreatorUser};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
+use crate::store::moderation::Audit;
 use crate::store::users::RoleChange;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,6 +29,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetRole {
     pub role: Role,
+    /// Why, at most 500 characters (kept in the audit log).
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The serving model and the engine's running totals.
@@ -67,14 +74,19 @@ pub struct AudienceDto {
               (status = 403, description = "`insufficient_role`", body = ErrorBody),
               (status = 404, description = "`user_not_found`", body = ErrorBody),
               (status = 409, description = "`last_admin`", body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+              (status = 422, description = "`too_long`, `invalid_characters` (`reason`)", body = ErrorBody)))]
 async fn set_role(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     Path(id): Path<i64>,
     Json(req): Json<SetRole>,
 ) -> Result<Json<UserDto>> {
-    match state.store.set_role(id, req.role.as_str()).await? {
+    validate::text("reason", &req.reason, REASON_MAX, false)?;
+    match state
+        .store
+        .set_role(Some(admin.id), id, req.role.as_str(), &req.reason)
+        .await?
+    {
         RoleChange::Changed(position) => state.applied(Some(position)).await,
         RoleChange::Unchanged => {}
         RoleChange::NoSuchUser => {
@@ -86,7 +98,7 @@ async fn set_role(
         RoleChange::LastAdmin => {
             return Err(ApiError::conflict(
                 "last_admin",
-                "this is the only admin: promote another user first",
+                "this is the only admin in good standing: promote another user first",
             ));
         }
     }
@@ -122,7 +134,7 @@ async fn model_status(
               (status = 503, description = "`model_unavailable`: the published model cannot be loaded", body = ErrorBody)))]
 async fn reload_model(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
 ) -> Result<Json<ReloadResult>> {
     let engine = state.engine.clone();
     let dir = state.models_dir.clone();
@@ -137,9 +149,23 @@ async fn reload_model(
                 message: "the published model cannot be loaded; the server log says why".into(),
             }
         })?;
+    let model_version = state.engine.model_version();
+    if changed.is_some() {
+        state
+            .store
+            .record_audit(&Audit {
+                actor: Some(admin.id),
+                action: "model_reloaded",
+                target_user: None,
+                target_post: None,
+                reason: "",
+                details: serde_json::json!({ "version": model_version }),
+            })
+            .await?;
+    }
     Ok(Json(ReloadResult {
         changed: changed.is_some(),
-        model_version: state.engine.model_version(),
+        model_version,
     }))
 }
 

@@ -15,6 +15,7 @@ use crate::auth::extract::AuthUser;
 use crate::auth::{hash_refresh_token, new_refresh_token, password};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
+use crate::store::moderation::Standing;
 use crate::store::tokens::{Consumed, SessionRow, SignIn};
 use crate::store::{is_unique_violation, now};
 
@@ -193,6 +194,7 @@ fn client_ip(
 /// (failed attempts): over the limit the answer is 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+              (status = 403, description = "`account_suspended` or `account_banned` (the password was right)", body = ErrorBody),
               (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
@@ -231,6 +233,11 @@ async fn login(
         ));
     };
     state.limiter.reset(&account_key).await;
+    // Told only to whoever knows the password.
+    let standing = user.standing();
+    if standing != Standing::Active {
+        return Err(ApiError::restricted(standing));
+    }
     Ok(Json(issue(&state, &user, Session::New(from)).await?))
 }
 
@@ -238,6 +245,7 @@ async fn login(
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair),
               (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `session_ended` (signed out, password changed, ended by its owner), or `refresh_token_reused` (the token was spent already: the whole sign-in is now ended)", body = ErrorBody),
+              (status = 403, description = "`account_suspended` or `account_banned` (the token is spent: sign in again once reinstated)", body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
@@ -256,6 +264,11 @@ async fn refresh(
             let user = state.store.user_by_id(user_id).await?.ok_or_else(|| {
                 ApiError::unauthorized("invalid_refresh_token", "the refresh token is not valid")
             })?;
+            // The token is spent: a suspended or banned account signs in again afterwards.
+            let standing = user.standing();
+            if standing != Standing::Active {
+                return Err(ApiError::restricted(standing));
+            }
             let next = Session::Next {
                 id: session,
                 family,
@@ -270,10 +283,7 @@ async fn refresh(
                 "this refresh token was already used; its sign-in is now ended everywhere",
             ))
         }
-        Consumed::Ended => Err(ApiError::unauthorized(
-            "session_ended",
-            "this sign-in has ended (signed out, password changed or revoked); sign in again",
-        )),
+        Consumed::Ended => Err(ApiError::session_ended()),
         Consumed::Expired => Err(ApiError::unauthorized(
             "refresh_token_expired",
             "the refresh token expired; sign in again",

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod extract;
 pub mod feed;
 pub mod health;
+pub mod moderation;
 pub mod pagination;
 pub mod posts;
 pub mod search;
@@ -45,7 +46,7 @@ use crate::state::AppState;
         (name = "feed", description = "Personalized feed and trending"),
         (name = "search", description = "Full-text search"),
         (name = "creator", description = "Audience statistics"),
-        (name = "admin", description = "Roles and models"),
+        (name = "admin", description = "Moderation (accounts, audit log), roles and models"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]
@@ -77,6 +78,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(feed::router())
         .merge(search::router())
         .merge(admin::router())
+        .merge(moderation::router())
         .merge(health::router())
         .split_for_parts()
 }

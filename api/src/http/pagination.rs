@@ -50,6 +50,21 @@ impl PageParams {
     }
 }
 
+/// The page size and keyset position of a list endpoint whose query has its own filters beside
+/// `limit` and `cursor` (query strings cannot flatten [`PageParams`] into them).
+///
+/// # Errors
+///
+/// As [`PageParams::limit`] and [`PageParams::position`].
+pub fn keyset(
+    limit: Option<usize>,
+    cursor: Option<String>,
+    kind: &str,
+) -> Result<(usize, Option<i64>), ApiError> {
+    let paging = PageParams { limit, cursor };
+    Ok((paging.limit()?, paging.position(kind)?))
+}
+
 /// A page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {

@@ -12,7 +12,7 @@ use super::pagination::{Page, PageParams, page};
 use super::users::existing_user;
 use super::validate;
 use crate::auth::Role;
-use crate::auth::extract::AuthUser;
+use crate::auth::extract::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
 use crate::store::posts::{CommentRow, PostRow};
@@ -164,11 +164,22 @@ async fn create_post(
     Ok((StatusCode::CREATED, Json(PostDto::from(&row))))
 }
 
-/// A post.
+/// A post. Posts of suspended or banned authors are not found, except by admins.
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = i64, Path)),
     responses((status = 200, body = PostDto), (status = 404, description = "`post_not_found`", body = ErrorBody)))]
-async fn get_post(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<PostDto>> {
-    Ok(Json(PostDto::from(&live_post(&state, id).await?)))
+async fn get_post(
+    State(state): State<AppState>,
+    viewer: MaybeUser,
+    Path(id): Path<i64>,
+) -> Result<Json<PostDto>> {
+    let post = live_post(&state, id).await?;
+    if state.withheld(post.author_id) && viewer.0.is_none_or(|v| v.role != Role::Admin) {
+        return Err(ApiError::not_found(
+            "post_not_found",
+            format!("no post {id}"),
+        ));
+    }
+    Ok(Json(PostDto::from(&post)))
 }
 
 /// Edit my post.
@@ -223,7 +234,7 @@ async fn delete_post(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A user's posts, newest first.
+/// A user's posts, newest first (none while the user is suspended or banned).
 #[utoipa::path(get, path = "/v1/users/{id}/posts", tag = "posts", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = Page<PostDto>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn posts_by_author(
@@ -234,10 +245,14 @@ async fn posts_by_author(
     let limit = params.limit()?;
     let before = params.position("posts")?.unwrap_or(i64::MAX);
     existing_user(&state, id).await?;
-    let rows = state
-        .store
-        .posts_by_author(id, before, limit as i64 + 1)
-        .await?;
+    let rows = if state.withheld(id) {
+        Vec::new()
+    } else {
+        state
+            .store
+            .posts_by_author(id, before, limit as i64 + 1)
+            .await?
+    };
     Ok(Json(page(
         rows,
         limit,
@@ -292,7 +307,7 @@ async fn add_comment(
     Ok((StatusCode::CREATED, Json(CommentDto::from(row))))
 }
 
-/// A post's comments, oldest first.
+/// A post's comments, oldest first (without those of suspended or banned authors).
 #[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "posts", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = Page<CommentDto>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_comments(
@@ -304,13 +319,9 @@ async fn list_comments(
     let after = params.position("comments")?.unwrap_or(0);
     live_post(&state, id).await?;
     let rows = state.store.comments(id, after, limit as i64 + 1).await?;
-    Ok(Json(page(
-        rows,
-        limit,
-        "comments",
-        |r| r.id,
-        CommentDto::from,
-    )))
+    let mut page = page(rows, limit, "comments", |r| r.id, CommentDto::from);
+    page.items.retain(|c| !state.withheld(c.author.id));
+    Ok(Json(page))
 }
 
 /// Record impressions: posts the client showed to the user. Seen posts are not recommended to

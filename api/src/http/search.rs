@@ -70,7 +70,7 @@ fn cut<T>(mut rows: Vec<T>, limit: usize, offset: i64, kind: &str) -> (Vec<T>, O
 }
 
 /// Posts matching the query, most relevant first. Posts of authors the caller blocked or muted,
-/// or who blocked the caller, are left out.
+/// or who blocked the caller, and of suspended or banned authors, are left out.
 #[utoipa::path(get, path = "/v1/search/posts", tag = "search", params(SearchParams),
     responses((status = 200, body = Page<PostDto>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn search_posts(
@@ -87,7 +87,7 @@ async fn search_posts(
     let hidden = state.hidden_from(viewer.0.as_ref()).await?;
     let items = rows
         .iter()
-        .filter(|r| !hidden.contains(&engine::UserId(r.author_id)))
+        .filter(|r| !hidden.contains(&engine::UserId(r.author_id)) && !state.withheld(r.author_id))
         .map(PostDto::from)
         .collect();
     Ok(Json(Page { items, next_cursor }))

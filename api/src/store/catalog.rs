@@ -6,6 +6,7 @@ use engine::{InteractionKind, PostId, PostMeta, UserId};
 use futures_util::TryStreamExt as _;
 
 use super::changes::Position;
+use super::moderation::Standing;
 use super::{Backend, Store};
 
 /// How many of the newest live posts are read with their text, to be offered to the engine as
@@ -23,6 +24,8 @@ pub struct CatalogSnapshot {
     pub newest: Vec<PostMeta>,
     /// Likes, comments and views since the start of the trending window, oldest first.
     pub engagement: Vec<(PostId, InteractionKind, i64)>,
+    /// Suspended and banned authors, with the time their posts are withheld until.
+    pub withheld: Vec<(UserId, i64)>,
 }
 
 /// `id, author_id, topics, text, created_at` of a live post.
@@ -106,6 +109,19 @@ impl Store {
                 .extend(rows.into_iter().map(|(post, at)| (PostId(post), kind, at)));
         }
         snapshot.engagement.sort_by_key(|&(post, _, at)| (at, post));
+        let restricted: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, status, suspended_until FROM users WHERE status <> 'active'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        snapshot.withheld = restricted
+            .into_iter()
+            .filter_map(|(user, status, until)| {
+                Standing::parse(&status, until)
+                    .until()
+                    .map(|until| (UserId(user), until))
+            })
+            .collect();
         tx.commit().await?;
         Ok(snapshot)
     }

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod changes;
 pub mod context;
 pub mod export;
+pub mod moderation;
 pub mod posts;
 pub mod search;
 pub mod seed;

@@ -5,6 +5,7 @@
 use sqlx::FromRow;
 
 use super::changes::{Position, Tx};
+use super::moderation::Standing;
 use super::{Store, now};
 use crate::changes::record::Change;
 use crate::principals::{MAX_SESSIONS, Principal};
@@ -301,20 +302,21 @@ impl Store {
     ///
     /// The database error.
     pub async fn principal(&self, user: i64) -> sqlx::Result<Option<Principal>> {
-        let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT u.role, s.id FROM users u \
+        let rows: Vec<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT u.role, u.status, u.suspended_until, s.id FROM users u \
              LEFT JOIN sessions s ON s.user_id = u.id AND s.ended_at IS NULL \
              WHERE u.id = $1 ORDER BY s.id",
         )
         .bind(user)
         .fetch_all(&self.pool)
         .await?;
-        let Some((role, _)) = rows.first() else {
+        let Some((role, status, until, _)) = rows.first() else {
             return Ok(None);
         };
         Ok(Some(Principal {
             role: crate::auth::Role::parse(role),
-            sessions: rows.iter().filter_map(|&(_, s)| s).collect(),
+            standing: Standing::parse(status, *until),
+            sessions: rows.iter().filter_map(|&(_, _, _, s)| s).collect(),
         }))
     }
 }

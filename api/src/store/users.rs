@@ -3,7 +3,8 @@
 use sqlx::FromRow;
 
 use super::changes::Position;
-use super::{Backend, Store, now};
+use super::moderation::{Audit, Standing, another_admin, audit};
+use super::{Store, now};
 use crate::changes::record::Change;
 
 /// A row of `users`.
@@ -17,6 +18,17 @@ pub struct UserRow {
     pub role: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub status: String,
+    pub suspended_until: Option<i64>,
+    /// Why the account was last suspended, banned or reinstated.
+    pub status_reason: String,
+}
+
+impl UserRow {
+    /// The account's standing in force now.
+    pub fn standing(&self) -> Standing {
+        Standing::parse(&self.status, self.suspended_until).at(now())
+    }
 }
 
 /// Follower, following and post counts of a profile.
@@ -27,10 +39,11 @@ pub struct UserCounts {
     pub posts: i64,
 }
 
-const COLUMNS: &str = "id, handle, display_name, bio, password_hash, role, created_at, updated_at";
+const COLUMNS: &str = "id, handle, display_name, bio, password_hash, role, created_at, updated_at, \
+                       status, suspended_until, status_reason";
 /// The columns of a [`UserRow`] over `users u`, for joins.
-pub(crate) const USER_COLUMNS_U: &str =
-    "u.id, u.handle, u.display_name, u.bio, u.password_hash, u.role, u.created_at, u.updated_at";
+pub(crate) const USER_COLUMNS_U: &str = "u.id, u.handle, u.display_name, u.bio, u.password_hash, \
+    u.role, u.created_at, u.updated_at, u.status, u.suspended_until, u.status_reason";
 
 impl Store {
     /// Creates an account; `Err` with a unique violation when the handle is taken.
@@ -42,11 +55,10 @@ impl Store {
         role: &str,
     ) -> sqlx::Result<UserRow> {
         let at = now();
-        sqlx::query_as::<_, UserRow>(
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
             "INSERT INTO users (handle, display_name, password_hash, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
-             RETURNING id, handle, display_name, bio, password_hash, role, created_at, updated_at",
-        )
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+        )))
         .bind(handle)
         .bind(display_name)
         .bind(password_hash)
@@ -122,13 +134,20 @@ impl Store {
         self.user_by_id(id).await
     }
 
-    /// Sets a user's role (in one transaction with its change record, so every replica's
-    /// principal cache learns it). The last admin keeps theirs.
+    /// Sets a user's role, in one transaction with its audit entry (by `actor`, with
+    /// `reason`) and its change record (so every replica's principal cache learns it). The
+    /// last admin in good standing keeps theirs.
     ///
     /// # Errors
     ///
     /// The database error.
-    pub async fn set_role(&self, id: i64, role: &str) -> sqlx::Result<RoleChange> {
+    pub async fn set_role(
+        &self,
+        actor: Option<i64>,
+        id: i64,
+        role: &str,
+        reason: &str,
+    ) -> sqlx::Result<RoleChange> {
         let mut tx = self.begin_write().await?;
         let current: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = $1")
             .bind(id)
@@ -142,20 +161,9 @@ impl Store {
             tx.rollback().await?;
             return Ok(RoleChange::Unchanged);
         }
-        if current == "admin" {
-            // Two admins demoting each other at once must not both succeed: on PostgreSQL the
-            // admins' rows are locked for the count (SQLite's writer is alone already).
-            let count = match self.backend {
-                Backend::Postgres => {
-                    "SELECT COUNT(*) FROM (SELECT id FROM users WHERE role = 'admin' FOR UPDATE) a"
-                }
-                Backend::Sqlite => "SELECT COUNT(*) FROM users WHERE role = 'admin'",
-            };
-            let (admins,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
-            if admins <= 1 {
-                tx.rollback().await?;
-                return Ok(RoleChange::LastAdmin);
-            }
+        if current == "admin" && !another_admin(&mut tx, self.backend, id, now()).await? {
+            tx.rollback().await?;
+            return Ok(RoleChange::LastAdmin);
         }
         sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
             .bind(role)
@@ -163,6 +171,18 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        audit(
+            &mut tx,
+            &Audit {
+                actor,
+                action: "role_changed",
+                target_user: Some(id),
+                target_post: None,
+                reason,
+                details: serde_json::json!({ "from": current, "to": role }),
+            },
+        )
+        .await?;
         let position = self
             .commit_with(tx, &Change::AccountChanged { user: id })
             .await?;
@@ -177,7 +197,8 @@ pub enum RoleChange {
     /// The user already had the role.
     Unchanged,
     NoSuchUser,
-    /// The user is the only admin: demoting them would leave nobody to administer.
+    /// The user is the only admin in good standing: demoting them would leave nobody to
+    /// administer.
     LastAdmin,
 }
 

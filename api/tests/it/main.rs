@@ -7,6 +7,7 @@ mod auth;
 mod export;
 mod feed;
 mod model;
+mod moderation;
 mod platform;
 mod posts;
 mod replicas;
@@ -272,7 +273,13 @@ impl TestApp {
     /// new role: roles are read live).
     pub async fn register_as(&self, handle: &str, role: &str) -> Session {
         let s = self.register(handle).await;
-        match self.state.store.set_role(s.id, role).await.unwrap() {
+        match self
+            .state
+            .store
+            .set_role(None, s.id, role, "test")
+            .await
+            .unwrap()
+        {
             api::store::users::RoleChange::Changed(position) => {
                 self.state.applied(Some(position)).await;
             }

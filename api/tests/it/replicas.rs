@@ -21,6 +21,7 @@ crate::both!(
     a_replica_behind_retention_reloads,
     cached_post_rows_follow_the_log,
     revocations_reach_every_replica,
+    a_ban_reaches_every_replica,
 );
 
 /// How often the test replicas poll the log (their lag bound without wake-ups), so that the
@@ -770,4 +771,101 @@ async fn revocations_reach_every_replica(app: TestApp) {
     b.get("/v1/me", Some(&token))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+}
+
+/// A ban made through A: B refuses the account within the bound though cut off from the log
+/// (its principal cache had it active), withholds the account's posts from feeds, trending and
+/// search once it applied the ban, and so does a replica started after it (from the snapshot);
+/// a reinstatement through A brings everything back on B.
+async fn a_ban_reaches_every_replica(app: TestApp) {
+    let (owner, a, b) = replicas(app).await;
+    let admin = a.register_as("sheriff", "admin").await;
+    let outlaw = a.register("outlaw").await;
+    let reader = a.register("townsfolk").await;
+    let fan = a.register("groupie").await;
+    a.put(&format!("/v1/users/{}/follow", outlaw.id), &reader.token)
+        .await;
+    let post = a.create_post(&outlaw, "zeppelin heist tonight").await;
+    a.put(&format!("/v1/posts/{post}/like"), &fan.token).await;
+    converge(&[&a, &b]).await;
+    let listed = |r: &crate::Reply| {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["post"]["id"] == post || i["id"] == post)
+    };
+    let lists = [
+        "/v1/feed?limit=50",
+        "/v1/trending?limit=50",
+        "/v1/search/posts?q=zeppelin",
+    ];
+    for uri in lists {
+        assert!(listed(&b.get(uri, Some(&reader.token)).await), "{uri}");
+    }
+    assert_eq!(
+        b.get("/v1/me", Some(&outlaw.token)).await.status,
+        StatusCode::OK
+    );
+
+    b.state.changes.pause();
+    let r = a
+        .post(
+            &format!("/v1/admin/users/{}/ban", outlaw.id),
+            Some(&admin.token),
+            json!({"reason": "heist"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let acknowledged = Instant::now();
+    loop {
+        let sent = acknowledged.elapsed();
+        let r = b.get("/v1/me", Some(&outlaw.token)).await;
+        if r.status == StatusCode::FORBIDDEN {
+            r.assert_error(StatusCode::FORBIDDEN, "account_banned");
+            break;
+        }
+        assert!(
+            sent <= api::principals::TRUST + Duration::from_millis(100),
+            "a paused replica accepted a banned account {sent:?} after the ban"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.state.changes.resume();
+    converge(&[&a, &b]).await;
+    let c = owner.replica_with(fast).await;
+    for replica in [&b, &c] {
+        for uri in lists {
+            assert!(
+                !listed(&replica.get(uri, Some(&reader.token)).await),
+                "{uri}"
+            );
+        }
+        replica
+            .post("/v1/posts", Some(&outlaw.token), json!({"text": "again"}))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "account_banned");
+    }
+
+    let r = a
+        .post(
+            &format!("/v1/admin/users/{}/reinstate", outlaw.id),
+            Some(&admin.token),
+            json!({"reason": "served time"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    converge(&[&a, &b, &c]).await;
+    for replica in [&b, &c] {
+        for uri in lists {
+            assert!(
+                listed(&replica.get(uri, Some(&reader.token)).await),
+                "{uri}"
+            );
+        }
+        assert_eq!(
+            replica.get("/v1/me", Some(&outlaw.token)).await.status,
+            StatusCode::OK
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use engine::{Error, FeedConfig, InteractionKind, PostId, Reason};
+use engine::{Error, FeedConfig, FeedRequest, InteractionKind, PostId, Reason};
 use models::topk::top_k_dot;
 
 use crate::*;
@@ -145,6 +145,68 @@ fn deleted_posts_disappear_at_once_even_mid_session() {
         );
     }
     assert_eq!(engine.catalog_len(), ITEMS - 2);
+}
+
+/// A suspended author's posts leave every feed and trending at once (pages of running sessions
+/// included), and come back when released or when the suspension's time is up.
+#[test]
+fn withheld_authors_leave_feeds_and_trending_until_released_or_expired() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig {
+        trending_refresh: std::time::Duration::ZERO,
+        ..FeedConfig::default()
+    });
+    let u9 = user_id(9);
+    let page = world.feed(&engine, u9, &first(10));
+    let author = page.items[3].author;
+    let theirs = |p: &engine::FeedPage| p.items.iter().filter(|i| i.author == author).count();
+    let everything = world.feed(&engine, u9, &first(100));
+    assert!(theirs(&everything) > 0);
+    let by_author = (0..ITEMS).find(|&i| author_of(i) == author).unwrap();
+    engine.record_engagement(post_id(by_author), InteractionKind::Like, NOW - 60);
+    assert!(
+        engine
+            .trending_at(50, NOW)
+            .iter()
+            .any(|(p, _)| *p == post_id(by_author))
+    );
+
+    engine.withhold_author(author, NOW + 3600);
+    assert!(engine.withholds(author, NOW) && !engine.withholds(author, NOW + 3600));
+    let second = world.feed(&engine, u9, &next(10, page.next_cursor.as_deref().unwrap()));
+    assert_eq!(theirs(&second), 0);
+    for user in [u9, user_id(10), STRANGER] {
+        assert_eq!(theirs(&world.feed(&engine, user, &first(100))), 0, "{user}");
+    }
+    assert!(
+        !engine
+            .trending_at(50, NOW)
+            .iter()
+            .any(|(p, _)| *p == post_id(by_author))
+    );
+    // The time is up: back without a release.
+    let later = FeedRequest {
+        now: NOW + 3600,
+        ..first(100)
+    };
+    assert!(theirs(&world.feed(&engine, user_id(10), &later)) > 0);
+    assert!(
+        engine
+            .trending_at(50, NOW + 3600)
+            .iter()
+            .any(|(p, _)| *p == post_id(by_author))
+    );
+    // Banned (no end), then released.
+    engine.withhold_author(author, i64::MAX);
+    assert_eq!(theirs(&world.feed(&engine, user_id(11), &later)), 0);
+    engine.release_author(author);
+    assert_eq!(engine.withheld_authors(), 0);
+    assert!(theirs(&world.feed(&engine, user_id(11), &first(100))) > 0);
+    // A reload replaces the set.
+    engine.replace_withheld([(author, i64::MAX)]);
+    assert_eq!(theirs(&world.feed(&engine, user_id(12), &first(100))), 0);
+    engine.replace_withheld([]);
+    assert!(!engine.withholds(author, NOW));
 }
 
 #[test]
