@@ -164,7 +164,8 @@ async fn create_post(
     Ok((StatusCode::CREATED, Json(PostDto::from(&row))))
 }
 
-/// A post. Posts of suspended or banned authors are not found, except by admins.
+/// A post. Posts of suspended or banned authors, and those of someone the caller blocked or
+/// who blocked them, are not found (admins find them all).
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = i64, Path)),
     responses((status = 200, body = PostDto), (status = 404, description = "`post_not_found`", body = ErrorBody)))]
 async fn get_post(
@@ -173,7 +174,19 @@ async fn get_post(
     Path(id): Path<i64>,
 ) -> Result<Json<PostDto>> {
     let post = live_post(&state, id).await?;
-    if state.withheld(post.author_id) && viewer.0.is_none_or(|v| v.role != Role::Admin) {
+    let hidden = match viewer.0 {
+        Some(v) if v.role == Role::Admin => false,
+        Some(v) => {
+            state.withheld(post.author_id)
+                || state
+                    .store
+                    .blocker_between(v.id, post.author_id)
+                    .await?
+                    .is_some()
+        }
+        None => state.withheld(post.author_id),
+    };
+    if hidden {
         return Err(ApiError::not_found(
             "post_not_found",
             format!("no post {id}"),
@@ -234,18 +247,24 @@ async fn delete_post(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A user's posts, newest first (none while the user is suspended or banned).
+/// A user's posts, newest first (none while the user is suspended or banned, nor when the
+/// caller blocked them or was blocked by them).
 #[utoipa::path(get, path = "/v1/users/{id}/posts", tag = "posts", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = Page<PostDto>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn posts_by_author(
     State(state): State<AppState>,
+    viewer: MaybeUser,
     Path(id): Path<i64>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<PostDto>>> {
     let limit = params.limit()?;
     let before = params.position("posts")?.unwrap_or(i64::MAX);
     existing_user(&state, id).await?;
-    let rows = if state.withheld(id) {
+    let blocked = match viewer.0 {
+        Some(v) => state.store.blocker_between(v.id, id).await?.is_some(),
+        None => false,
+    };
+    let rows = if blocked || state.withheld(id) {
         Vec::new()
     } else {
         state
@@ -262,15 +281,16 @@ async fn posts_by_author(
     )))
 }
 
-/// Like a post (idempotent).
+/// Like a post (idempotent). Not a post of someone you blocked or who blocked you.
 #[utoipa::path(put, path = "/v1/posts/{id}/like", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, description = "`blocked`", body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn like(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    live_post(&state, id).await?;
+    let post = live_post(&state, id).await?;
+    state.refuse_blocked(user.id, post.author_id).await?;
     let position = state.store.like(user.id, id).await?;
     state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
@@ -290,10 +310,10 @@ async fn unlike(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Comment on a post.
+/// Comment on a post. Not on a post of someone you blocked or who blocked you.
 #[utoipa::path(post, path = "/v1/posts/{id}/comments", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = CreateComment,
-    responses((status = 201, body = CommentDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CommentDto), (status = 403, description = "`blocked`", body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_comment(
     State(state): State<AppState>,
     user: AuthUser,
@@ -301,17 +321,20 @@ async fn add_comment(
     Json(req): Json<CreateComment>,
 ) -> Result<(StatusCode, Json<CommentDto>)> {
     validate::text("text", &req.text, validate::COMMENT_MAX, true)?;
-    live_post(&state, id).await?;
+    let post = live_post(&state, id).await?;
+    state.refuse_blocked(user.id, post.author_id).await?;
     let (row, position) = state.store.add_comment(id, user.id, &req.text).await?;
     state.applied(Some(position)).await;
     Ok((StatusCode::CREATED, Json(CommentDto::from(row))))
 }
 
-/// A post's comments, oldest first (without those of suspended or banned authors).
+/// A post's comments, oldest first, without those of suspended or banned authors, and, for a
+/// signed-in caller, of authors they blocked or muted or who blocked them.
 #[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "posts", params(("id" = i64, Path), PageParams),
     responses((status = 200, body = Page<CommentDto>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_comments(
     State(state): State<AppState>,
+    viewer: MaybeUser,
     Path(id): Path<i64>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Page<CommentDto>>> {
@@ -320,7 +343,9 @@ async fn list_comments(
     live_post(&state, id).await?;
     let rows = state.store.comments(id, after, limit as i64 + 1).await?;
     let mut page = page(rows, limit, "comments", |r| r.id, CommentDto::from);
-    page.items.retain(|c| !state.withheld(c.author.id));
+    let hidden = state.hidden_from(viewer.0.as_ref()).await?;
+    page.items
+        .retain(|c| !state.withheld(c.author.id) && !hidden.contains(&engine::UserId(c.author.id)));
     Ok(Json(page))
 }
 

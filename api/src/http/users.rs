@@ -129,7 +129,7 @@ async fn profile(State(state): State<AppState>, Path(id): Path<i64>) -> Result<J
 
 /// Follow a user (idempotent).
 #[utoipa::path(put, path = "/v1/users/{id}/follow", tag = "users", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, description = "`blocked`: they blocked you", body = ErrorBody),
+    responses((status = 204), (status = 403, description = "`blocked`: they blocked you, or you blocked them", body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, description = "`cannot_follow_self`", body = ErrorBody)))]
 async fn follow(
     State(state): State<AppState>,
@@ -144,9 +144,7 @@ async fn follow(
         ));
     }
     existing_user(&state, id).await?;
-    if state.store.blocked(id, user.id).await? {
-        return Err(ApiError::forbidden("blocked", "this user blocked you"));
-    }
+    state.refuse_blocked(user.id, id).await?;
     let position = state.store.follow(user.id, id).await?;
     state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)

@@ -168,16 +168,19 @@ impl Store {
         Ok(Some(position))
     }
 
-    /// Whether `user` blocked `target`.
-    pub async fn blocked(&self, user: i64, target: i64) -> sqlx::Result<bool> {
+    /// Who blocked whom between `a` and `b`: the blocker (`a` first when both did), `None`
+    /// when neither did.
+    pub async fn blocker_between(&self, a: i64, b: i64) -> sqlx::Result<Option<i64>> {
         let found: Option<(i64,)> = sqlx::query_as(
-            "SELECT user_id FROM hides WHERE user_id = $1 AND target_id = $2 AND kind = 'block'",
+            "SELECT user_id FROM hides WHERE kind = 'block' \
+             AND ((user_id = $1 AND target_id = $2) OR (user_id = $2 AND target_id = $1)) \
+             ORDER BY user_id = $1 DESC LIMIT 1",
         )
-        .bind(user)
-        .bind(target)
+        .bind(a)
+        .bind(b)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(found.is_some())
+        Ok(found.map(|(blocker,)| blocker))
     }
 
     /// Followers of `user` with id below `before`, highest id first, at most `limit`.

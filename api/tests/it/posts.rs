@@ -11,7 +11,8 @@ crate::both!(
     ownership,
     likes_comments_and_views,
     interaction_rejections,
-    creator_stats_count_the_audience
+    creator_stats_count_the_audience,
+    blocks_hold_for_likes_comments_follows_and_reads,
 );
 
 async fn post_lifecycle(app: TestApp) {
@@ -383,4 +384,81 @@ async fn interaction_rejections(app: TestApp) {
     app.put(&format!("/v1/posts/{id}/like"), &s.token)
         .await
         .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+}
+
+/// A block holds both ways: neither side likes, comments on or follows the other, and neither
+/// sees the other's posts and comments (by link, on a profile, under a third user's post).
+async fn blocks_hold_for_likes_comments_follows_and_reads(app: TestApp) {
+    let victim = app.register("victim").await;
+    let troll = app.register("troll").await;
+    let third = app.register("third").await;
+    let mine = app.create_post(&victim, "my post").await;
+    let theirs = app.create_post(&troll, "troll post").await;
+    let elsewhere = app.create_post(&third, "a third post").await;
+    for (who, on) in [(&troll, elsewhere), (&victim, elsewhere)] {
+        let r = app
+            .post(
+                &format!("/v1/posts/{on}/comments"),
+                Some(&who.token),
+                json!({"text": "hello"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    app.put(&format!("/v1/users/{}/block", troll.id), &victim.token)
+        .await;
+    for (who, post, other) in [(&troll, mine, victim.id), (&victim, theirs, troll.id)] {
+        app.put(&format!("/v1/posts/{post}/like"), &who.token)
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "blocked");
+        app.post(
+            &format!("/v1/posts/{post}/comments"),
+            Some(&who.token),
+            json!({"text": "hi"}),
+        )
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "blocked");
+        app.put(&format!("/v1/users/{other}/follow"), &who.token)
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "blocked");
+        app.get(&format!("/v1/posts/{post}"), Some(&who.token))
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+        let r = app
+            .get(&format!("/v1/users/{other}/posts"), Some(&who.token))
+            .await;
+        assert!(r.body["items"].as_array().unwrap().is_empty(), "{}", r.body);
+        // Under the third user's post each sees only their own comment.
+        let r = app
+            .get(&format!("/v1/posts/{elsewhere}/comments"), Some(&who.token))
+            .await;
+        let authors: Vec<i64> = r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["author"]["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(authors, [who.id], "{}", r.body);
+    }
+    // Others see everything.
+    let r = app
+        .get(
+            &format!("/v1/posts/{elsewhere}/comments"),
+            Some(&third.token),
+        )
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.get(&format!("/v1/posts/{mine}"), None).await.status,
+        StatusCode::OK
+    );
+    app.put(&format!("/v1/posts/{mine}/like"), &third.token)
+        .await;
+    // Unblocked: all allowed again.
+    app.delete(&format!("/v1/users/{}/block", troll.id), &victim.token)
+        .await;
+    let r = app
+        .put(&format!("/v1/posts/{mine}/like"), &troll.token)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
