@@ -36,9 +36,15 @@ pub struct ServeConfig {
     /// Lifetime of refresh tokens, in seconds (30 days).
     #[arg(long, env = "SOCIAL_LIVE_REFRESH_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub refresh_ttl_secs: u64,
-    /// Failed logins allowed per account per window before logins to it are refused.
+    /// Failed logins allowed per account and client IP per window before that client's logins
+    /// to the account are refused (other clients, the owner's, are not).
     #[arg(long, env = "SOCIAL_LIVE_LOGIN_MAX_PER_ACCOUNT", default_value_t = 5)]
     pub login_max_per_account: u32,
+    /// Failed logins to one account per window, from every client, after which each login to
+    /// it waits a second first (a slowdown for attacks spread over many addresses; never a
+    /// refusal, so the owner still signs in).
+    #[arg(long, env = "SOCIAL_LIVE_LOGIN_SLOWDOWN_AFTER", default_value_t = 20)]
+    pub login_slowdown_after: u32,
     /// Login attempts allowed per client IP per window.
     #[arg(long, env = "SOCIAL_LIVE_LOGIN_MAX_PER_IP", default_value_t = 30)]
     pub login_max_per_ip: u32,
@@ -125,6 +131,7 @@ impl ServeConfig {
             access_ttl_secs: 900,
             refresh_ttl_secs: 30 * 24 * 3600,
             login_max_per_account: 5,
+            login_slowdown_after: 20,
             login_max_per_ip: 30,
             login_window_secs: 900,
             cors_origins: Vec::new(),

@@ -190,8 +190,12 @@ fn client_ip(
     connect.map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }
 
+/// How long a login to an account past `login_slowdown_after` failures waits.
+const LOGIN_SLOWDOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Sign in with a handle and password. Limited per client IP (every attempt) and per account
-/// (failed attempts): over the limit the answer is 429 with `Retry-After`.
+/// and client IP (failed attempts): over a limit the answer is 429 with `Retry-After`. Many
+/// failures on one account from every client slow its logins down, never refuse them.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "`invalid_credentials`", body = ErrorBody),
               (status = 403, description = "`account_suspended` or `account_banned` (the password was right)", body = ErrorBody),
@@ -208,11 +212,20 @@ async fn login(
     if ip_hits > state.config.login_max_per_ip {
         return Err(ApiError::RateLimited { retry_after: retry });
     }
+    // Failures count per (account, client) and per account. The first refuses only the client
+    // that failed; the second slows every login to the account down but refuses none, so nobody
+    // can lock an owner out by failing on purpose (OWASP's authentication guidance).
     let handle = req.handle.trim().to_lowercase();
+    let pair_key = format!("login:account:{handle}:{}", from.ip);
     let account_key = format!("login:account:{handle}");
-    let (failures, retry) = state.limiter.count(&account_key).await;
+    let (failures, retry) = state.limiter.count(&pair_key).await;
     if failures >= state.config.login_max_per_account {
         return Err(ApiError::RateLimited { retry_after: retry });
+    }
+    let (account_failures, _) = state.limiter.count(&account_key).await;
+    if account_failures >= state.config.login_slowdown_after {
+        metrics::counter!("social_live_login_slowed_total").increment(1);
+        tokio::time::sleep(LOGIN_SLOWDOWN).await;
     }
     // A handle that cannot exist (a NUL byte, say, which PostgreSQL cannot even compare) is an
     // unknown account, checked against the dummy hash all the same.
@@ -226,13 +239,14 @@ async fn login(
     );
     let ok = password::verify(&state.cpu, req.password, stored).await? && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
+        state.limiter.hit(&pair_key).await;
         state.limiter.hit(&account_key).await;
         return Err(ApiError::unauthorized(
             "invalid_credentials",
             "wrong handle or password",
         ));
     };
-    state.limiter.reset(&account_key).await;
+    state.limiter.reset(&pair_key).await;
     // Told only to whoever knows the password.
     let standing = user.standing();
     if standing != Standing::Active {

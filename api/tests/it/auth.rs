@@ -20,6 +20,14 @@ crate::both!(
     parallel_refreshes_of_one_token,
 );
 
+crate::both_with!(
+    |c: &mut api::ServeConfig| {
+        c.trust_forwarded_for = true;
+        c.login_slowdown_after = 8;
+    },
+    failed_logins_cannot_lock_the_owner_out,
+);
+
 async fn register_login_and_me(app: TestApp) {
     let r = app
         .post(
@@ -150,7 +158,8 @@ async fn login_rejections_and_account_limit(app: TestApp) {
             .await;
         r.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
     }
-    // The account is now locked for the window, even with the right password.
+    // The account is now locked for this client for the window, even with the right password
+    // (another client is not: `failed_logins_cannot_lock_the_owner_out`).
     let r = app
         .post(
             "/v1/auth/login",
@@ -637,4 +646,48 @@ async fn parallel_refreshes_of_one_token(app: TestApp) {
     app.get("/v1/me", Some(&s.token))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "session_ended");
+}
+
+/// An attacker failing on purpose from one address is refused after five failures; the owner,
+/// from another address, signs in all the same. Failures spread over many addresses slow every
+/// login to the account down (a second each past `login_slowdown_after`) but refuse none.
+async fn failed_logins_cannot_lock_the_owner_out(app: TestApp) {
+    app.register("owner").await;
+    let login = |ip: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let req = axum::http::Request::post("/v1/auth/login")
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", ip)
+                .body(axum::body::Body::from(
+                    json!({"handle": "owner", "password": password}).to_string(),
+                ))
+                .unwrap();
+            app.raw(req).await
+        }
+    };
+    for _ in 0..5 {
+        login("10.0.0.1", "wrong-password")
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    login("10.0.0.1", "password123")
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let r = login("10.0.0.2", "password123").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Three more addresses fail (8 failures on the account): logins slow down, still succeed.
+    for ip in ["10.0.0.3", "10.0.0.4", "10.0.0.5"] {
+        login(ip, "wrong-password")
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    let started = std::time::Instant::now();
+    let r = login("10.0.0.6", "password123").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(950),
+        "no slowdown after 8 failures: {:?}",
+        started.elapsed()
+    );
 }

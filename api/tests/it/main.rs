@@ -50,6 +50,35 @@ macro_rules! both {
     };
 }
 
+/// Runs each named test against SQLite and PostgreSQL with the configuration `change` makes.
+#[macro_export]
+macro_rules! both_with {
+    ($change:expr, $($name:ident),* $(,)?) => {
+        mod with_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let mut config = $crate::TestApp::config();
+                    ($change)(&mut config);
+                    super::$name($crate::TestApp::sqlite_with(config).await).await;
+                }
+            )*
+        }
+        mod with_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let mut config = $crate::TestApp::config();
+                    ($change)(&mut config);
+                    if let Some(app) = $crate::TestApp::postgres_with(config).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// An app over a fresh database.
 #[allow(missing_debug_implementations)]
 pub struct TestApp {
