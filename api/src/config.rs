@@ -48,6 +48,13 @@ pub struct ServeConfig {
     /// Login attempts allowed per client IP per window.
     #[arg(long, env = "SOCIAL_LIVE_LOGIN_MAX_PER_IP", default_value_t = 30)]
     pub login_max_per_ip: u32,
+    /// Rate limits of every `/v1` route, beside the login limits: empty for the defaults (per
+    /// minute: auth 120 per IP; search 120 per user, 600 per IP; reads 1,200 per user, 6,000 per
+    /// IP; writes 300 per user, 1,200 per IP), `off` for none, or comma-separated
+    /// `class.scope=quota/seconds` replacing defaults (`read.user=600/60,write.ip=0/60`; 0
+    /// removes one). Shared by replicas in Redis when `REDIS_URL` is set.
+    #[arg(long, env = "SOCIAL_LIVE_RATE_LIMITS", default_value = "")]
+    pub rate_limits: String,
     /// Window of the login limits, in seconds.
     #[arg(long, env = "SOCIAL_LIVE_LOGIN_WINDOW_SECS", default_value_t = 900)]
     pub login_window_secs: u64,
@@ -119,7 +126,8 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The defaults, as `serve` with no flags and no environment would get them.
+    /// The defaults, as `serve` with no flags and no environment would get them, except that the
+    /// route rate limits are off (tests send many requests from one address).
     pub fn for_tests() -> Self {
         Self {
             listen: "127.0.0.1:0".parse().expect("valid address"),
@@ -134,6 +142,8 @@ impl ServeConfig {
             login_slowdown_after: 20,
             login_max_per_ip: 30,
             login_window_secs: 900,
+            // Tests send many requests from one address; the limit tests turn them on.
+            rate_limits: "off".into(),
             cors_origins: Vec::new(),
             body_limit: 64 * 1024,
             request_timeout_secs: 10,

@@ -52,6 +52,8 @@ pub enum Error {
         #[source]
         source: redis::RedisError,
     },
+    #[error("{0}")]
+    RateLimits(String),
     #[error("the JWT secret must be at least {min} bytes, got {got}")]
     ShortJwtSecret { min: usize, got: usize },
     #[error("cannot sign an access token")]

@@ -24,6 +24,7 @@ pub mod context;
 pub mod cpu;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod post_rows;
 pub mod principals;
 pub mod state;
@@ -120,6 +121,17 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         Some(url) => Limiter::redis(url, &config.redis_prefix, limit_window)?,
         None => Limiter::memory(limit_window),
     };
+    let policy = limits::Policy::parse(&config.rate_limits).map_err(Error::RateLimits)?;
+    let routes = limits::RouteLimiter::new(
+        policy,
+        match &config.redis_url {
+            Some(url) => Some((
+                auth::ratelimit::connect(url)?,
+                format!("{}rate:", config.redis_prefix),
+            )),
+            None => None,
+        },
+    );
     http::health::prometheus();
     let cpu = cpu::CpuPool::new(
         config.cpu_workers,
@@ -162,6 +174,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         changes,
         keys: Arc::new(keys),
         limiter,
+        routes,
         cpu,
         config: Arc::new(config),
         models_dir,

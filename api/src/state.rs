@@ -33,6 +33,8 @@ pub struct AppState {
     pub changes: ChangeFeed,
     pub keys: Arc<Keys>,
     pub limiter: Limiter,
+    /// The rate limits of every route (`limits.rs`).
+    pub routes: crate::limits::RouteLimiter,
     /// Where CPU-heavy work runs, bounded (see [`crate::cpu`]).
     pub cpu: CpuPool,
     pub config: Arc<ServeConfig>,

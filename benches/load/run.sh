@@ -31,7 +31,8 @@
 #                       into the cached rankings), at 1,000 req/s; only if that misses the
 #                       target, at 25, 50, 100, ... req/s until p99 > 20 ms
 #
-# The login limits are raised out of the way (SOCIAL_LIVE_LOGIN_MAX_PER_*), access tokens live
+# The login limits are raised out of the way (SOCIAL_LIVE_LOGIN_MAX_PER_*), the route rate limits
+# are off unless BENCH_RATE_LIMITS gives a SOCIAL_LIVE_RATE_LIMITS value, access tokens live
 # two hours so none expires mid-run. PostgreSQL: a fresh database is created on the local
 # server ($BENCH_PG_URL, trust auth) and dropped afterwards.
 #
@@ -98,6 +99,7 @@ for backend in $backends; do
         SOCIAL_LIVE_JWT_SECRET="$secret" \
         SOCIAL_LIVE_ACCESS_TTL_SECS=7200 \
         SOCIAL_LIVE_LOGIN_MAX_PER_IP=1000000000 \
+        SOCIAL_LIVE_RATE_LIMITS="${BENCH_RATE_LIMITS:-off}" \
         SOCIAL_LIVE_LOGIN_MAX_PER_ACCOUNT=1000000000 \
         "$bin" --data-dir "$data_dir" --log-format json serve --demo --listen "127.0.0.1:$port" \
         >"$out/$backend.stdout" 2>"$log" &

@@ -21,7 +21,8 @@
 # Environment: BENCH_SIZES ("1m 5m 20m"), BENCH_BINS, BENCH_PG_URL (postgres://postgres@127.0.0.1:5432),
 # BENCH_RATE (1000), BENCH_SECONDS (60), BENCH_POOL (20000), BENCH_PORT (18090: nginx; the
 # replicas take the next two ports), BENCH_OUT (benches/replicas/results), BENCH_DROP_DB (0: keep
-# the seeded databases `sl_bench_<size>` for the next run).
+# the seeded databases `sl_bench_<size>` for the next run), BENCH_RATE_LIMITS (off: the replicas'
+# SOCIAL_LIVE_RATE_LIMITS; the load comes from one address).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,6 +100,7 @@ for size in $sizes; do
             SOCIAL_LIVE_LISTEN=127.0.0.1:$rport DATABASE_URL=$url SOCIAL_LIVE_JWT_SECRET=$secret \
                 SOCIAL_LIVE_MODELS_DIR="$work/models" SOCIAL_LIVE_MODEL_POLL_SECS=3600 \
                 SOCIAL_LIVE_REQUEST_TIMEOUT_SECS=30 RUST_LOG=warn \
+                SOCIAL_LIVE_RATE_LIMITS="${BENCH_RATE_LIMITS:-off}" \
                 "$bin" --data-dir "$work/replica$i" serve >"$out/$name-$size-replica$i.log" 2>&1 &
             pid=$!
             pids+=("$pid")

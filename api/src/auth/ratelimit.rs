@@ -3,8 +3,9 @@
 //!
 //! Redis is never needed for a request to succeed: every Redis call has a short timeout, and
 //! when Redis cannot answer the limiter counts in this process instead (logged, and counted in
-//! `social_live_ratelimit_redis_errors_total`), so logins keep working with per-replica
-//! limits until Redis is back. The connection is made lazily and re-made after failures.
+//! `social_live_ratelimit_redis_errors_total`), skipping Redis for a second ([`Breaker`]), so
+//! logins keep working with per-replica limits until Redis is back. The connection is made
+//! lazily and re-made after failures.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,7 +15,7 @@ use moka::future::Cache;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 /// How long a Redis call may take before the in-process counters answer instead.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+pub(crate) const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Counts attempts per key within a window that starts at the key's first attempt.
 #[derive(Clone)]
@@ -34,6 +35,7 @@ struct Memory {
 #[derive(Clone)]
 struct Shared {
     conn: ConnectionManager,
+    breaker: Breaker,
     prefix: String,
     window: Duration,
 }
@@ -129,16 +131,64 @@ impl Shared {
     }
 }
 
-/// `call` with the Redis timeout; `None` (logged and counted) when Redis failed or was slow.
-async fn within<T>(call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
-    let err = match tokio::time::timeout(REDIS_TIMEOUT, call).await {
-        Ok(Ok(value)) => return Some(value),
-        Ok(Err(err)) => err.to_string(),
-        Err(_) => format!("no answer within {} ms", REDIS_TIMEOUT.as_millis()),
+/// How long Redis is left alone after it failed or was slow: an outage costs one timeout per
+/// second, not one per call, and Redis is tried again by itself.
+pub(crate) const BREAKER: Duration = Duration::from_secs(1);
+
+/// Skips Redis for [`BREAKER`] after a failure. Cheap to clone (shared).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Breaker {
+    /// Redis is skipped until this time, Unix ms.
+    skip_until: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Breaker {
+    pub(crate) fn closed(&self) -> bool {
+        crate::store::changes::now_ms() >= self.skip_until.load(Ordering::Relaxed)
+    }
+
+    /// `call` with the Redis timeout, unless Redis failed within the last [`BREAKER`]; `None`
+    /// (logged and counted) when it is skipped, failed or was slow.
+    pub(crate) async fn within<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        if !self.closed() {
+            return None;
+        }
+        let err = match tokio::time::timeout(REDIS_TIMEOUT, call).await {
+            Ok(Ok(value)) => return Some(value),
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => format!("no answer within {} ms", REDIS_TIMEOUT.as_millis()),
+        };
+        self.skip_until.store(
+            crate::store::changes::now_ms() + BREAKER.as_millis() as i64,
+            Ordering::Relaxed,
+        );
+        metrics::counter!("social_live_ratelimit_redis_errors_total").increment(1);
+        tracing::warn!(error = %err, "Redis rate limiter unavailable; counting in this process for a second");
+        None
+    }
+}
+
+/// A lazy connection to the Redis at `url` (made on first use, re-made after failures), with
+/// [`REDIS_TIMEOUT`] on connecting and on every answer.
+///
+/// # Errors
+///
+/// An invalid Redis URL.
+pub(crate) fn connect(url: &str) -> Result<ConnectionManager, crate::Error> {
+    let invalid = |source| crate::Error::RedisUrl {
+        url: url.to_owned(),
+        source,
     };
-    metrics::counter!("social_live_ratelimit_redis_errors_total").increment(1);
-    tracing::warn!(error = %err, "Redis rate limiter unavailable; counting in this process");
-    None
+    let client = redis::Client::open(url).map_err(invalid)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(REDIS_TIMEOUT))
+        .set_response_timeout(Some(REDIS_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config).map_err(invalid)
 }
 
 impl Limiter {
@@ -156,21 +206,12 @@ impl Limiter {
     ///
     /// An invalid Redis URL.
     pub fn redis(url: &str, prefix: &str, window: Duration) -> Result<Self, crate::Error> {
-        let invalid = |source| crate::Error::RedisUrl {
-            url: url.to_owned(),
-            source,
-        };
-        let client = redis::Client::open(url).map_err(invalid)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(invalid)?;
+        let conn = connect(url)?;
         Ok(Self {
             memory: Memory::new(window),
             redis: Some(Shared {
                 conn,
+                breaker: Breaker::default(),
                 prefix: format!("{prefix}limit:"),
                 window,
             }),
@@ -180,7 +221,7 @@ impl Limiter {
     /// The attempts counted for `key` in its current window, and the seconds left in it.
     pub async fn count(&self, key: &str) -> (u32, u64) {
         if let Some(redis) = &self.redis
-            && let Some(counted) = within(redis.count(key)).await
+            && let Some(counted) = redis.breaker.within(redis.count(key)).await
         {
             return counted;
         }
@@ -190,7 +231,7 @@ impl Limiter {
     /// Counts one attempt for `key`; returns the count in the window and the seconds left.
     pub async fn hit(&self, key: &str) -> (u32, u64) {
         if let Some(redis) = &self.redis
-            && let Some(counted) = within(redis.hit(key)).await
+            && let Some(counted) = redis.breaker.within(redis.hit(key)).await
         {
             return counted;
         }
@@ -200,7 +241,7 @@ impl Limiter {
     /// Forgets `key` (a successful login clears its account's failures), in Redis and here.
     pub async fn reset(&self, key: &str) {
         if let Some(redis) = &self.redis {
-            within(redis.reset(key)).await;
+            redis.breaker.within(redis.reset(key)).await;
         }
         self.memory.counters.invalidate(key).await;
     }

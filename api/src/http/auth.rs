@@ -174,7 +174,7 @@ async fn register(
 }
 
 /// The client address the login limit counts against.
-fn client_ip(
+pub(crate) fn client_ip(
     state: &AppState,
     headers: &HeaderMap,
     connect: Option<std::net::SocketAddr>,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod extract;
 pub mod feed;
 pub mod health;
+pub mod limits;
 pub mod moderation;
 pub mod pagination;
 pub mod posts;
@@ -71,6 +72,49 @@ impl Modify for BearerAuth {
 
 /// The OpenAPI document and the routes it describes.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = routes();
+    document_rate_limits(&mut openapi);
+    (router, openapi)
+}
+
+/// Every `/v1` operation can answer 429 (`limits.rs`): added to each that does not list it.
+fn document_rate_limits(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let too_many = ResponseBuilder::new()
+        .description(
+            "`rate_limited`: over a rate limit (`Retry-After`, `RateLimit-Policy` and `RateLimit` \
+             headers say which and until when)",
+        )
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for (path, item) in &mut openapi.paths.paths {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .entry("429".to_owned())
+                .or_insert_with(|| RefOr::T(too_many.clone()));
+        }
+    }
+}
+
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(users::router())
@@ -87,6 +131,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let (routes, openapi) = api();
     let config = state.config.clone();
+    let limited = state.clone();
     let request_id = HeaderName::from_static("x-request-id");
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(
@@ -134,6 +179,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(middleware::from_fn(security_headers))
                 .layer(middleware::from_fn(track))
                 .layer(cors)
+                .layer(middleware::from_fn_with_state(limited, limits::enforce))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout()))
                 .layer(DefaultBodyLimit::max(config.body_limit)),
         )

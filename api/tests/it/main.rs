@@ -6,6 +6,7 @@
 mod auth;
 mod export;
 mod feed;
+mod limits;
 mod model;
 mod moderation;
 mod platform;

@@ -138,6 +138,16 @@ async fn docs_health_and_metrics(app: TestApp) {
             "{path} missing from the OpenAPI document"
         );
     }
+    // Every /v1 operation documents the rate limit's 429.
+    for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/v1/")) {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"].get("429").is_some(),
+                "{method} {path} does not document 429"
+            );
+        }
+    }
+    assert!(paths.contains_key("/v1/admin/users") && paths.contains_key("/v1/admin/audit"));
     assert!(r.body["components"]["securitySchemes"]["bearer"].is_object());
     let req = Request::get("/docs/").body(Body::empty()).unwrap();
     let response = tower::ServiceExt::oneshot(app.router.clone(), req)

@@ -544,13 +544,13 @@ async fn postgres_connections_cut_replicas_recover() {
 }
 
 /// A Redis of the test's own, on a free port, stopped by its process id.
-struct OwnRedis {
+pub(crate) struct OwnRedis {
     child: std::process::Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl OwnRedis {
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
@@ -572,7 +572,7 @@ impl OwnRedis {
         None
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
