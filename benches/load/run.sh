@@ -114,8 +114,9 @@ for backend in $backends; do
     echo "== $backend: ready, model $version" >&2
 
     # Seeded users have no password: one live session each for bench.mjs's forged tokens.
+    # (`WHERE true`: SQLite cannot tell an upsert's ON CONFLICT from a join after a bare SELECT.)
     sessions_sql="INSERT INTO sessions (user_id, family, created_at, last_used_at) \
-        SELECT id, 'bench-' || id, 0, 0 FROM users ON CONFLICT (family) DO NOTHING"
+        SELECT id, 'bench-' || id, 0, 0 FROM users WHERE true ON CONFLICT (family) DO NOTHING"
     listing="SELECT user_id, id FROM sessions WHERE family LIKE 'bench-%'"
     if [[ $backend == postgres ]]; then
         psql "$db_url" -q -c "$sessions_sql"
