@@ -148,7 +148,10 @@ async fn register(
     let handle = validate::handle(&req.handle)?;
     validate::password("password", &req.password)?;
     let display_name = req.display_name.unwrap_or_else(|| handle.clone());
+    validate::not_impersonating("handle", &handle, false)?;
     validate::text("display_name", &display_name, 50, false)?;
+    validate::visible("display_name", &display_name, false)?;
+    validate::not_impersonating("display_name", &display_name, false)?;
     let hash = password::hash(&state.cpu, req.password).await?;
     let user = match state
         .store

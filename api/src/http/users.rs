@@ -107,9 +107,12 @@ async fn update_me(
 ) -> Result<Json<ProfileDto>> {
     if let Some(name) = &req.display_name {
         validate::text("display_name", name, 50, true)?;
+        validate::visible("display_name", name, false)?;
+        validate::not_impersonating("display_name", name, user.role == Role::Admin)?;
     }
     if let Some(bio) = &req.bio {
         validate::text("bio", bio, 300, false)?;
+        validate::visible("bio", bio, true)?;
     }
     let row = state
         .store

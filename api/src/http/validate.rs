@@ -67,6 +67,77 @@ pub fn text(field: &'static str, raw: &str, max: usize, required: bool) -> Resul
     Ok(())
 }
 
+/// Characters that are invisible or reorder text: bidirectional controls (a name that reads
+/// backwards), zero-width and other format characters, fillers that render as blanks. `ZWJ`
+/// (U+200D) and variation selectors are allowed where emoji are (`emoji`), as they join and
+/// style emoji sequences.
+fn is_invisible(c: char, emoji: bool) -> bool {
+    let u = u32::from(c);
+    if emoji && (u == 0x200D || (0xFE00..=0xFE0F).contains(&u)) {
+        return false;
+    }
+    matches!(u,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x2800 | 0x3164
+        | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF9..=0xFFFB | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF)
+}
+
+/// Refuses invisible and bidirectional-control characters in a name or bio (422
+/// `invisible_characters`); `emoji` allows the joiners of emoji sequences (bios).
+pub fn visible(field: &'static str, raw: &str, emoji: bool) -> Result<(), ApiError> {
+    if raw.chars().any(|c| is_invisible(c, emoji)) {
+        return Err(ApiError::invalid(
+            field,
+            "invisible_characters",
+            "must not contain invisible or text-direction characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Names only the service's own staff may look like.
+pub const RESERVED_NAMES: &[&str] = &[
+    "admin",
+    "administrator",
+    "moderator",
+    "mod",
+    "staff",
+    "support",
+    "official",
+    "security",
+    "system",
+    "root",
+    "sociallive",
+];
+
+/// The TR39 skeleton of a name, compared without case, spaces, punctuation and a leading `@`
+/// ("Ａｄｍｉｎ", "@ad min", "аdmin" with a Cyrillic а all become the skeleton of "admin").
+fn skeleton(raw: &str) -> String {
+    let folded: String = raw.chars().flat_map(char::to_lowercase).collect();
+    unicode_security::confusable_detection::skeleton(&folded)
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// Refuses a display name that passes for a reserved name under the Unicode confusable skeleton
+/// (UTS #39), 422 `impersonation`; admins may use them.
+pub fn not_impersonating(field: &'static str, raw: &str, is_admin: bool) -> Result<(), ApiError> {
+    if is_admin {
+        return Ok(());
+    }
+    let name = skeleton(raw);
+    if RESERVED_NAMES.iter().any(|r| skeleton(r) == name) {
+        return Err(ApiError::invalid(
+            field,
+            "impersonation",
+            "looks like a name reserved for the service's staff",
+        ));
+    }
+    Ok(())
+}
+
 /// Longest post text, in characters.
 pub const POST_MAX: usize = 2000;
 /// Longest comment, in characters.

@@ -18,6 +18,7 @@ crate::both!(
     sessions_are_listed_and_ended,
     a_deleted_account_is_refused,
     parallel_refreshes_of_one_token,
+    names_cannot_hide_text_or_impersonate_staff,
 );
 
 crate::both_with!(
@@ -690,4 +691,79 @@ async fn failed_logins_cannot_lock_the_owner_out(app: TestApp) {
         "no slowdown after 8 failures: {:?}",
         started.elapsed()
     );
+}
+
+/// Display names and bios refuse invisible and text-direction characters; names that pass for a
+/// reserved staff name under the Unicode confusable skeleton are refused, except for admins.
+async fn names_cannot_hide_text_or_impersonate_staff(app: TestApp) {
+    let register = |handle: &'static str, name: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/v1/auth/register",
+                None,
+                json!({"handle": handle, "password": "password123", "display_name": name}),
+            )
+            .await
+        }
+    };
+    for (name, code) in [
+        ("evil\u{202E}gnp.exe", "invisible_characters"),
+        ("zero\u{200B}width", "invisible_characters"),
+        ("\u{3164}", "invisible_characters"),
+        ("Admin", "impersonation"),
+        ("\u{0430}dmin", "impersonation"), // Cyrillic а
+        ("\u{FF21}\u{FF44}\u{FF4D}\u{FF49}\u{FF4E}", "impersonation"), // fullwidth
+        ("@Mod", "impersonation"),
+        ("S U P P O R T", "impersonation"),
+    ] {
+        let r = register("newbie", name).await;
+        r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, code);
+        assert_eq!(r.body["error"]["field"], "display_name", "{name}");
+    }
+    register("admin", "Someone")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "impersonation");
+    // Ordinary names, accents, scripts and emoji are fine.
+    for (handle, name) in [
+        ("ann", "Ann-Marie"),
+        ("jose", "José"),
+        ("yuki", "雪"),
+        ("adminton", "Badminton fan"),
+    ] {
+        let r = register(handle, name).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.body);
+    }
+    let s = app.register("editor").await;
+    let patch = |body: serde_json::Value| {
+        let app = &app;
+        let token = s.token.clone();
+        async move {
+            app.send(axum::http::Method::PATCH, "/v1/me", Some(&token), body)
+                .await
+        }
+    };
+    patch(json!({"display_name": "Staff"}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "impersonation");
+    patch(json!({"bio": "hidden\u{2066}text"}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invisible_characters");
+    // A bio keeps its emoji sequences (joiners, variation selectors).
+    let r = patch(
+        json!({"bio": "family \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} \u{2764}\u{FE0F}"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Admins may be called Admin.
+    let boss = app.register_as("bossy", "admin").await;
+    let r = app
+        .send(
+            axum::http::Method::PATCH,
+            "/v1/me",
+            Some(&boss.token),
+            json!({"display_name": "Admin"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }

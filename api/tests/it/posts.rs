@@ -148,7 +148,7 @@ async fn post_rejections(app: TestApp) {
 async fn ownership(app: TestApp) {
     let author = app.register("owner").await;
     let other = app.register("stranger").await;
-    let admin = app.register_as("moderator", "admin").await;
+    let admin = app.register_as("modder", "admin").await;
     let id = app.create_post(&author, "mine").await;
     let r = app
         .send(
