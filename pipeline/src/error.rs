@@ -68,6 +68,16 @@ pub enum Error {
         /// plotters' message.
         message: String,
     },
+    /// A matrix that must be symmetric positive definite is not, numerically (EASE's Gram matrix).
+    #[error("{what} is not positive definite (pivot {pivot} of {size})")]
+    NotPositiveDefinite {
+        /// The matrix.
+        what: &'static str,
+        /// The first row whose pivot is not positive.
+        pivot: usize,
+        /// The matrix's size.
+        size: usize,
+    },
     /// Serialising the report or the manifest metrics failed.
     #[error("serialising JSON failed: {0}")]
     Json(#[from] serde_json::Error),

@@ -7,9 +7,10 @@
 //! [`run()`] does it all from a [`RunConfig`]: it loads the interactions (MovieLens-100K, fetched when
 //! missing; the seeded synthetic social network; or any CSV/TSV/Parquet log), applies the temporal
 //! split of `shared/EVALUATION.md`, optionally picks ALS hyper-parameters on a validation split cut from
-//! train, trains implicit ALS, scores it on test beside MostPopular, fits the content encoder (post
-//! features → item vectors) when the data has post features and scores it on held-out posts, builds an
-//! HNSW index over the item vectors and measures its recall against brute force, and publishes a
+//! train, trains implicit ALS, scores it on test beside MostPopular, item-kNN, EASE^R and Random
+//! (with bootstrap confidence intervals, the spread over training seeds and per-segment metrics),
+//! fits the content encoder (post features → item vectors) when the data has post features and
+//! scores it on held-out posts, builds an HNSW index over the item vectors and measures its recall against brute force, and publishes a
 //! versioned artifact with a run report (`report.json`, `report.md`, SVG plots).
 //!
 //! The stages are public modules so that benches and comparisons can run them one at a time:
@@ -29,6 +30,7 @@
 //! # Ok::<(), pipeline::Error>(())
 //! ```
 
+pub mod baselines;
 pub mod config;
 pub mod content;
 pub mod error;
@@ -43,11 +45,15 @@ mod progress;
 pub mod publish;
 pub mod report;
 pub mod run;
+pub mod segments;
 pub mod split;
 pub mod train;
 pub mod tune;
+pub mod uncertainty;
 
-pub use config::{ContentConfig, DatasetSource, DedupPolicy, RunConfig, Weighting};
+pub use config::{
+    ContentConfig, DatasetSource, DedupPolicy, EvaluationConfig, RunConfig, Weighting,
+};
 pub use error::{Error, Result};
 pub use report::Report;
 pub use run::{RunOutcome, fit_and_evaluate, prepare, run};

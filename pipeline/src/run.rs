@@ -8,10 +8,11 @@ use models::als::{AlsModel, AlsParams};
 use models::popular::MostPopular;
 use time::OffsetDateTime;
 
-use crate::config::{RunConfig, Weighting};
+use crate::baselines;
+use crate::config::{EvaluationConfig, RunConfig, Weighting};
 use crate::content;
 use crate::error::{Error, Result};
-use crate::evaluate::{self, Evaluation};
+use crate::evaluate::{self, Evaluation, Scorer, SeedRun};
 use crate::export::{self, ExportInput};
 use crate::index;
 use crate::load::{self, LoadedData};
@@ -76,8 +77,9 @@ pub fn prepare(config: &RunConfig) -> Result<(LoadedData, PreparedData)> {
 }
 
 /// Trains ALS with `params` on the train part and evaluates it beside MostPopular on the test part at
-/// cut-off `k`: stages 4 and 5 without the side effects. Returns the model, the training time in
-/// seconds and the evaluation.
+/// cut-off `k` with [`EvaluationConfig::default`]'s intervals and segments: stages 4 and 5 without
+/// the side effects (and without the other baselines and the seed spread). Returns the model, the
+/// training time in seconds and the evaluation.
 ///
 /// # Errors
 ///
@@ -93,8 +95,18 @@ pub fn fit_and_evaluate(
     let start = Instant::now();
     let model = train::fit(&matrix, params, show_progress)?;
     let seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
     let popular = MostPopular::fit(&matrix);
-    let evaluation = evaluate::evaluate(&model, &popular, &prepared.eval_split(), k, show_progress);
+    let popular_seconds = start.elapsed().as_secs_f64();
+    let split = prepared.eval_split();
+    let defaults = EvaluationConfig::default();
+    let scorer = Scorer::new(&split, k, defaults.bootstrap, defaults.segments);
+    let evaluation = evaluate::evaluate(
+        (&model, seconds),
+        (&popular, popular_seconds),
+        &scorer,
+        show_progress,
+    );
     Ok((model, seconds, evaluation))
 }
 
@@ -132,10 +144,24 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     let matrix = prepared.train_matrix(config.weighting)?;
     let model = timings.stage("train", || train::fit(&matrix, &params, show))?;
     let train_seconds = timings.last_seconds();
+    let popular_start = Instant::now();
     let popular = MostPopular::fit(&matrix);
+    let popular_seconds = popular_start.elapsed().as_secs_f64();
 
+    let ev_config = &config.evaluation;
+    let scorer = Scorer::new(
+        &eval_split,
+        k,
+        ev_config.bootstrap.clone(),
+        ev_config.segments.clone(),
+    );
     let evaluation = timings.stage("evaluate", || {
-        Ok(evaluate::evaluate(&model, &popular, &eval_split, k, show))
+        Ok(evaluate::evaluate(
+            (&model, train_seconds),
+            (&popular, popular_seconds),
+            &scorer,
+            show,
+        ))
     })?;
     tracing::info!(
         ndcg = evaluation.model.metrics.ndcg,
@@ -144,6 +170,29 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         k,
         "test metrics"
     );
+    let baselines = timings.stage("baselines", || {
+        // Their hyper-parameters are chosen on the validation split; without one (every user too
+        // short to split twice) each grid's first value is used and the report shows no points.
+        let validation = match prepared.validation(config.weighting) {
+            Ok(v) => Some(v.split),
+            Err(Error::NothingToEvaluate { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        baselines::evaluate_all(&scorer, &ev_config.baselines, validation.as_ref())
+    })?;
+    let seed_spread = if ev_config.seed_runs > 1 {
+        Some(timings.stage("seed spread", || {
+            let reported = SeedRun {
+                seed: params.seed,
+                ndcg: evaluation.model.metrics.ndcg,
+                recall: evaluation.model.metrics.recall,
+                fit_seconds: train_seconds,
+            };
+            evaluate::seed_spread(&matrix, &params, &scorer, reported, ev_config.seed_runs)
+        })?)
+    } else {
+        None
+    };
 
     let export = match &config.export {
         Some(dir) => Some(timings.stage("export", || {
@@ -240,6 +289,10 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             model: evaluation.model.clone(),
             most_popular: evaluation.most_popular.clone(),
             comparison,
+            baselines,
+            seed_spread,
+            segments: scorer.definition(),
+            bootstrap: ev_config.bootstrap.clone(),
         },
         ann: index::AnnReport {
             config: config.ann.clone(),

@@ -11,18 +11,22 @@ use std::path::PathBuf;
 use models::als::AlsParams;
 use serde::{Deserialize, Serialize};
 
+use crate::baselines::Baseline;
 use crate::config::Weighting;
 use crate::content::ContentReport;
 use crate::error::Result;
-use crate::evaluate::ModelScores;
+use crate::evaluate::{ModelScores, SeedSpread};
 use crate::index::AnnReport;
 use crate::metrics::Metrics;
+use crate::segments::SegmentDefinition;
 use crate::tune::TuneOutcome;
+use crate::uncertainty::BootstrapConfig;
 
 pub use markdown::to_markdown;
 
-/// The version of the report's JSON layout (2: the `content` section).
-pub const REPORT_VERSION: u32 = 2;
+/// The version of the report's JSON layout (2: the `content` section; 3: baselines, intervals, seed
+/// spread and segments in `evaluation`).
+pub const REPORT_VERSION: u32 = 3;
 /// The JSON report's file name.
 pub const JSON_FILE: &str = "report.json";
 /// The Markdown report's file name.
@@ -145,6 +149,27 @@ pub struct EvaluationReport {
     pub most_popular: ModelScores,
     /// Model vs MostPopular, metric by metric.
     pub comparison: Vec<Comparison>,
+    /// Item-kNN, EASE and Random on the same split, each scored or skipped with the reason.
+    pub baselines: Vec<Baseline>,
+    /// ALS's NDCG@K and Recall@K over several training seeds (`None` with one seed run).
+    pub seed_spread: Option<SeedSpread>,
+    /// How the user and item segments came out on this split.
+    pub segments: SegmentDefinition,
+    /// The bootstrap behind every interval.
+    pub bootstrap: BootstrapConfig,
+}
+
+impl EvaluationReport {
+    /// Every scored model in report order (ALS, MostPopular, then the scored baselines), by name.
+    pub fn scored_models(&self) -> Vec<(&str, &ModelScores)> {
+        let mut out = vec![("ALS", &self.model), ("MostPopular", &self.most_popular)];
+        out.extend(
+            self.baselines
+                .iter()
+                .filter_map(|b| b.scores.as_ref().map(|s| (b.name.as_str(), s))),
+        );
+        out
+    }
 }
 
 /// Wall time of one stage.
@@ -222,15 +247,27 @@ fn content_metrics(content: &ContentReport) -> serde_json::Value {
     }
 }
 
-/// The reproducible metrics for the manifest: test metrics of both models, ANN recall and the
-/// content encoder's held-out figures, no timings.
+/// The reproducible metrics for the manifest: test metrics of the model and every baseline (or why
+/// one was skipped), ANN recall and the content encoder's held-out figures, no timings.
 pub fn manifest_metrics(report: &Report) -> serde_json::Value {
     let ev = &report.evaluation;
+    let baselines: serde_json::Map<_, _> = ev
+        .baselines
+        .iter()
+        .map(|b| {
+            let value = match (&b.scores, &b.skipped) {
+                (Some(s), _) => serde_json::json!(s.metrics),
+                (None, reason) => serde_json::json!({ "skipped": reason }),
+            };
+            (b.name.clone(), value)
+        })
+        .collect();
     serde_json::json!({
         "k": ev.k,
         "test": {
             "model": ev.model.metrics,
             "most_popular": ev.most_popular.metrics,
+            "baselines": baselines,
         },
         "ann": {
             "recall": report.ann.measurement.recall,
@@ -269,8 +306,12 @@ pub fn render(report: &Report) -> Result<Vec<(String, Vec<u8>)>> {
         (
             RECALL_PLOT.to_owned(),
             plots::recall_curve_svg(
-                &report.evaluation.model.recall_curve,
-                &report.evaluation.most_popular.recall_curve,
+                &report
+                    .evaluation
+                    .scored_models()
+                    .into_iter()
+                    .map(|(name, s)| (name, s.recall_curve.as_slice()))
+                    .collect::<Vec<_>>(),
             )?
             .into_bytes(),
         ),
@@ -291,8 +332,10 @@ pub fn plot_files() -> Vec<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::evaluate::ModelScores;
+    use crate::evaluate::{MetricIntervals, ModelScores, PopularityScores, SeedRun, SegmentScores};
     use crate::index::{AnnMeasurement, SweepPoint};
+    use crate::segments::{SegmentConfig, SegmentCount};
+    use crate::uncertainty::{Interval, Spread};
 
     fn metrics(k: usize, scale: f64) -> Metrics {
         Metrics {
@@ -310,13 +353,68 @@ pub(crate) mod tests {
 
     /// A report with made-up numbers.
     pub(crate) fn sample_report() -> Report {
-        let scores = |scale: f64| ModelScores {
-            metrics: metrics(10, scale),
-            recall_curve: (1..=50).map(|k| scale * k as f64 / 100.0).collect(),
-            scoring_seconds: 0.5,
+        let ci = |x: f64| Interval {
+            low: x * 0.9,
+            high: x * 1.1,
+        };
+        let scores = |scale: f64| {
+            let m = metrics(10, scale);
+            ModelScores {
+                novelty: 8.0 * scale,
+                intervals: MetricIntervals {
+                    confidence: 0.95,
+                    ndcg: ci(m.ndcg),
+                    recall: ci(m.recall),
+                    precision: ci(m.precision),
+                    hit_rate: ci(m.hit_rate),
+                    novelty: ci(8.0 * scale),
+                },
+                users_by_activity: ["cold", "light", "heavy"]
+                    .iter()
+                    .map(|name| SegmentScores {
+                        segment: (*name).to_owned(),
+                        users: 30,
+                        ndcg: 0.3 * scale,
+                        ndcg_ci: ci(0.3 * scale),
+                        recall: 0.2 * scale,
+                        recall_ci: ci(0.2 * scale),
+                        hit_rate: 0.5 * scale,
+                        hit_rate_ci: ci(0.5 * scale),
+                    })
+                    .collect(),
+                items_by_popularity: PopularityScores {
+                    recall_head: 0.15 * scale,
+                    recall_head_ci: ci(0.15 * scale),
+                    recall_tail: 0.05 * scale,
+                    recall_tail_ci: ci(0.05 * scale),
+                    hits_head: 150,
+                    hits_tail: 50,
+                    recommended_head_share: 0.75,
+                },
+                metrics: m,
+                recall_curve: (1..=50).map(|k| scale * k as f64 / 100.0).collect(),
+                fit_seconds: 1.25,
+                scoring_seconds: 0.5,
+            }
         };
         let model = scores(1.0);
         let most_popular = scores(0.5);
+        let baselines = vec![
+            Baseline {
+                name: "ItemKNN".into(),
+                params: "cosine similarity, 100 neighbours per item".into(),
+                validation: Vec::new(),
+                scores: Some(scores(0.8)),
+                skipped: None,
+            },
+            Baseline {
+                name: "EASE".into(),
+                params: "λ = 500".into(),
+                validation: Vec::new(),
+                scores: None,
+                skipped: Some("too many items".into()),
+            },
+        ];
         Report {
             report_version: REPORT_VERSION,
             version: "20261125T173000Z-0123abcd".into(),
@@ -355,6 +453,40 @@ pub(crate) mod tests {
                 comparison: compare(&model.metrics, &most_popular.metrics),
                 model,
                 most_popular,
+                baselines,
+                seed_spread: Some(SeedSpread {
+                    runs: vec![
+                        SeedRun {
+                            seed: 42,
+                            ndcg: 0.25,
+                            recall: 0.2,
+                            fit_seconds: 1.25,
+                        },
+                        SeedRun {
+                            seed: 43,
+                            ndcg: 0.23,
+                            recall: 0.19,
+                            fit_seconds: 1.5,
+                        },
+                    ],
+                    ndcg: Spread::of(&[0.25, 0.23]),
+                    recall: Spread::of(&[0.2, 0.19]),
+                }),
+                segments: SegmentDefinition {
+                    config: SegmentConfig::default(),
+                    users: ["cold", "light", "heavy"]
+                        .iter()
+                        .map(|s| SegmentCount {
+                            segment: (*s).to_owned(),
+                            users: 30,
+                        })
+                        .collect(),
+                    head_items: 20,
+                    tail_items: 180,
+                    head_train_share: 0.21,
+                    head_test_share: 0.3,
+                },
+                bootstrap: BootstrapConfig::default(),
             },
             ann: crate::index::AnnReport {
                 config: models::ann::AnnConfig::default(),
@@ -467,6 +599,11 @@ pub(crate) mod tests {
         keys(&v, &mut all);
         assert!(all.iter().all(|k| !k.contains("second")), "{all:?}");
         assert_eq!(v["test"]["model"]["ndcg"], 0.25);
+        assert_eq!(v["test"]["baselines"]["ItemKNN"]["ndcg"], 0.25 * 0.8);
+        assert_eq!(
+            v["test"]["baselines"]["EASE"],
+            serde_json::json!({ "skipped": "too many items" })
+        );
         assert_eq!(v["ann"]["recall"], 0.987);
         assert_eq!(v["content"]["lambda"], 3.0);
         assert_eq!(v["content"]["mean_cosine"]["encoder"], 0.75);
@@ -517,6 +654,46 @@ pub(crate) mod tests {
         assert!(md.contains("| 10 | 0.1000 | 0.0500 |"));
         assert!(md.contains("**0.9870** at ef_search"));
         assert!(md.contains("![Recall@K](recall_at_k.svg)"));
+        // Every scored model with intervals, the skipped one with its reason.
+        assert!(
+            md.contains(
+                "| ALS | 0.2500 [0.2250, 0.2750] | 0.2000 [0.1800, 0.2200] | 0.1000 [0.0900, 0.1100] \
+                 | 0.5000 [0.4500, 0.5500] | 0.3000 | 8.00 [7.20, 8.80] | 1.250 | 0.500 |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| ItemKNN | 0.2000 [0.1800, 0.2200] |"), "{md}");
+        assert!(
+            md.contains("- EASE (λ = 500): **skipped**: too many items."),
+            "{md}"
+        );
+        assert!(md.contains("95 % confidence intervals, percentile bootstrap over the 100"));
+        assert!(md.contains("| K | ALS | MostPopular | ItemKNN |"), "{md}");
+        // The seed spread: mean of 0.25 and 0.23, sample sd 0.0141.
+        assert!(
+            md.contains("seeds 42, 43 (the reported model is seed 42)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| NDCG@10 | 0.2400 | 0.0141 | 0.2300 | 0.2500 |"),
+            "{md}"
+        );
+        // Segments.
+        assert!(
+            md.contains(
+                "cold at most 20 (30 users), light 21 to 100 (30 users), heavy more than 100"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| ALS | cold | 30 | 0.3000 [0.2700, 0.3300] |"),
+            "{md}"
+        );
+        assert!(md.contains("Head: the 20 most popular items by train count, holding 21.0 %"));
+        assert!(
+            md.contains("| MostPopular | 0.0750 [0.0675, 0.0825] | 0.0250 [0.0225, 0.0275] | 150 / 50 | 75.0 % |"),
+            "{md}"
+        );
         assert!(!md.contains("## Export"));
         assert!(md.contains("## Content encoder"), "{md}");
         assert!(

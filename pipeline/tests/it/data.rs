@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use models::als::AlsParams;
-use pipeline::{DatasetSource, RunConfig};
+use pipeline::{DatasetSource, EvaluationConfig, RunConfig};
 
 /// Quick ALS parameters: few factors and iterations.
 pub fn quick_als() -> AlsParams {
@@ -15,13 +15,26 @@ pub fn quick_als() -> AlsParams {
     }
 }
 
-/// A config for `dataset` with its data under `data_dir`, quick ALS, no progress bars.
+/// A quick evaluation: one value per baseline grid (no validation search: the tests build the
+/// pipeline unoptimised, where a dense EASE solve on 1,000 items takes seconds), 200 resamples and
+/// 3 seed runs.
+pub fn quick_evaluation() -> EvaluationConfig {
+    let mut e = EvaluationConfig::default();
+    e.bootstrap.resamples = 200;
+    e.baselines.knn_neighbours = vec![50];
+    e.baselines.ease_lambdas = vec![100.0];
+    e
+}
+
+/// A config for `dataset` with its data under `data_dir`, quick ALS, a quick evaluation, no
+/// progress bars.
 pub fn config(dataset: DatasetSource, data_dir: &Path) -> RunConfig {
     RunConfig {
         dataset,
         data_dir: data_dir.to_path_buf(),
         als: quick_als(),
         ann_recall_users: 100,
+        evaluation: quick_evaluation(),
         show_progress: false,
         ..RunConfig::default()
     }

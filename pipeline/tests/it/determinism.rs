@@ -38,6 +38,30 @@ fn two_runs_give_identical_metrics_and_checksums() {
         rb.evaluation.model.recall_curve
     );
     assert_eq!(ra.evaluation.comparison, rb.evaluation.comparison);
+    // The baselines, the intervals, the segments and the seed spread too (timings aside).
+    let scores = |r: &pipeline::Report| -> Vec<_> {
+        r.evaluation
+            .scored_models()
+            .into_iter()
+            .map(|(name, s)| {
+                (
+                    name.to_owned(),
+                    s.metrics.clone(),
+                    s.intervals,
+                    s.users_by_activity.clone(),
+                    s.items_by_popularity.clone(),
+                    s.novelty,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(scores(ra), scores(rb));
+    assert_eq!(scores(ra).len(), 5);
+    let ndcgs = |r: &pipeline::Report| -> Vec<f64> {
+        let spread = r.evaluation.seed_spread.as_ref().unwrap();
+        spread.runs.iter().map(|x| x.ndcg).collect()
+    };
+    assert_eq!(ndcgs(ra), ndcgs(rb));
     assert_eq!(ra.training.objective, rb.training.objective);
     assert_eq!(ra.ann.measurement.recall, rb.ann.measurement.recall);
     let sweep = |o: &RunOutcome| -> Vec<(usize, f64)> {

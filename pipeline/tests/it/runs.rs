@@ -93,6 +93,8 @@ fn run_publishes_a_loadable_artifact_with_its_report() {
             "split",
             "train",
             "evaluate",
+            "baselines",
+            "seed spread",
             "content encoder",
             "index build",
             "index recall"
@@ -189,4 +191,82 @@ fn stage_functions_reproduce_the_run() {
         evaluation.most_popular.metrics,
         outcome.report.evaluation.most_popular.metrics
     );
+}
+
+#[test]
+fn report_holds_every_baseline_intervals_seed_spread_and_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csv_config(dir.path());
+    let outcome = pipeline::run(&c).unwrap();
+    let ev = &outcome.report.evaluation;
+    let names: Vec<&str> = ev.baselines.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["ItemKNN", "EASE", "Random"]);
+    // 60 items: EASE fits.
+    assert!(ev.baselines.iter().all(|b| b.scores.is_some()));
+    let users = outcome.report.data.evaluated_users;
+    for (name, s) in ev.scored_models() {
+        let (m, ci) = (&s.metrics, &s.intervals);
+        assert_eq!(m.users, users, "{name}");
+        for (v, i) in [
+            (m.ndcg, ci.ndcg),
+            (m.recall, ci.recall),
+            (s.novelty, ci.novelty),
+        ] {
+            assert!(i.low <= v && v <= i.high, "{name}: {v} not in {i:?}");
+        }
+        let seg_users: usize = s.users_by_activity.iter().map(|x| x.users).sum();
+        assert_eq!(seg_users, users, "{name}");
+        let p = &s.items_by_popularity;
+        assert!(
+            (p.recall_head + p.recall_tail - m.recall).abs() < 1e-9,
+            "{name}"
+        );
+    }
+    let spread = ev.seed_spread.as_ref().unwrap();
+    let seeds: Vec<u64> = spread.runs.iter().map(|r| r.seed).collect();
+    assert_eq!(seeds, [c.als.seed, c.als.seed + 1, c.als.seed + 2]);
+    assert_eq!(spread.runs[0].ndcg, ev.model.metrics.ndcg);
+    assert!(spread.ndcg.min <= spread.ndcg.mean && spread.ndcg.mean <= spread.ndcg.max);
+    let md = std::fs::read_to_string(outcome.artifact_dir.join("report.md")).unwrap();
+    assert!(md.contains("### Every model (K = 10)"), "{md}");
+    assert!(md.contains("| EASE | "), "{md}");
+
+    // With the quick config's single values nothing is searched.
+    assert!(ev.baselines.iter().all(|b| b.validation.is_empty()));
+
+    // Grids are searched on the validation split, and the winner is the one refitted.
+    let mut grid = csv_config(dir.path());
+    grid.evaluation.baselines.knn_neighbours = vec![2, 20];
+    grid.evaluation.baselines.ease_lambdas = vec![1.0, 50.0];
+    let outcome = pipeline::run(&grid).unwrap();
+    for b in &outcome.report.evaluation.baselines[..2] {
+        let values: Vec<f64> = b.validation.iter().map(|p| p.value).collect();
+        assert_eq!(values.len(), 2, "{b:?}");
+        let best =
+            b.validation.iter().fold(
+                &b.validation[0],
+                |best, p| if p.ndcg > best.ndcg { p } else { best },
+            );
+        assert!(
+            b.params.contains(&format!(" {} ", best.value)),
+            "{}: {}",
+            b.name,
+            b.params
+        );
+    }
+
+    // A catalog above EASE's limit skips it and says why; one seed run reports no spread.
+    let mut small = csv_config(dir.path());
+    small.evaluation.baselines.ease_max_items = 10;
+    small.evaluation.seed_runs = 1;
+    let outcome = pipeline::run(&small).unwrap();
+    let ev = &outcome.report.evaluation;
+    let ease = &ev.baselines[1];
+    assert!(ease.scores.is_none());
+    assert!(
+        ease.skipped.as_deref().unwrap().contains("limit of 10"),
+        "{ease:?}"
+    );
+    assert_eq!(ev.seed_spread, None);
+    assert_eq!(ev.scored_models().len(), 4);
 }
