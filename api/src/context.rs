@@ -16,6 +16,7 @@ use std::time::Duration;
 use engine::{UserContext, UserId};
 
 use crate::cache::LogCache;
+use crate::muted::{MutedCache, MutedWords};
 use crate::store::Store;
 use crate::store::context::ContextLimits;
 
@@ -24,6 +25,8 @@ use crate::store::context::ContextLimits;
 pub struct UserContexts {
     cache: LogCache<UserId, UserContext>,
     limits: ContextLimits,
+    /// Each user's muted words, kept and dropped beside their context.
+    muted: MutedCache,
 }
 
 /// Roughly the bytes a context holds.
@@ -39,6 +42,7 @@ impl UserContexts {
         Self {
             cache: LogCache::new(max_bytes, ttl, weight),
             limits,
+            muted: MutedCache::new(ttl),
         }
     }
 
@@ -76,14 +80,30 @@ impl UserContexts {
         Ok(ctx)
     }
 
-    /// Drops `user`'s context: the next request reads it again.
-    pub async fn invalidate(&self, user: UserId) {
-        self.cache.invalidate(&user).await;
+    /// `user`'s muted words (cached as the context is; `trusted` as for [`get`](Self::get)).
+    ///
+    /// # Errors
+    ///
+    /// The database error of a read.
+    pub async fn muted(
+        &self,
+        store: &Store,
+        user: UserId,
+        trusted: bool,
+    ) -> sqlx::Result<Arc<MutedWords>> {
+        self.muted.get(store, user, trusted).await
     }
 
-    /// Drops every context (after a reload from a snapshot).
+    /// Drops `user`'s context and muted words: the next request reads them again.
+    pub async fn invalidate(&self, user: UserId) {
+        self.cache.invalidate(&user).await;
+        self.muted.invalidate(user).await;
+    }
+
+    /// Drops every context and muted list (after a reload from a snapshot).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+        self.muted.invalidate_all();
     }
 
     /// How many contexts are cached (approximate, for metrics).

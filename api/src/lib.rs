@@ -7,9 +7,9 @@
 //!   write appends its change record in its own transaction (`store/changes.rs`).
 //! - `changes`: the change log's wire format and each replica's tailer, which applies every
 //!   change to the engine's catalog and the context cache, in order, exactly once.
-//! - `context`, `post_rows`: the per-request user contexts (followees, hidden authors, newest
-//!   interactions, seen window) and the post rows of feed pages, read on demand and cached in a
-//!   `cache::LogCache`, which the change log invalidates.
+//! - `context`, `post_rows`, `muted`: the per-request user contexts (followees, hidden authors,
+//!   newest interactions, seen window), the post rows of feed pages and each user's muted words,
+//!   read on demand and cached in a `cache::LogCache`, which the change log invalidates.
 //! - `auth`: argon2id passwords, HS256 access tokens, rotating refresh tokens, role extractors,
 //!   login rate limits (in process or in Redis).
 //! - `cpu`: password hashing, feed ranking and change application run bounded.
@@ -25,6 +25,7 @@ pub mod cpu;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod muted;
 pub mod post_rows;
 pub mod principals;
 pub mod state;

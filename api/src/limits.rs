@@ -25,6 +25,8 @@ pub enum Class {
     Auth,
     /// `/v1/search/*`.
     Search,
+    /// `POST /v1/reports`: filing a report (a small quota, against report floods).
+    Report,
     /// Every other `GET`.
     Read,
     /// Every other method.
@@ -32,12 +34,19 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Self; 4] = [Self::Auth, Self::Search, Self::Read, Self::Write];
+    pub const ALL: [Self; 5] = [
+        Self::Auth,
+        Self::Search,
+        Self::Report,
+        Self::Read,
+        Self::Write,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Auth => "auth",
             Self::Search => "search",
+            Self::Report => "report",
             Self::Read => "read",
             Self::Write => "write",
         }
@@ -51,6 +60,8 @@ impl Class {
             Self::Auth
         } else if rest.starts_with("search/") {
             Self::Search
+        } else if rest == "reports" && method == axum::http::Method::POST {
+            Self::Report
         } else if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
             Self::Read
         } else {
@@ -102,17 +113,24 @@ pub struct Policy {
 impl Default for Policy {
     /// Per minute: auth 120 per IP; search 120 per user, 600 per IP; reads 1,200 per user, 6,000
     /// per IP; writes 300 per user, 1,200 per IP (an IP may be a network address translator in
-    /// front of many users, so its quotas are larger).
+    /// front of many users, so its quotas are larger). Reports: 20 per user and 100 per IP an
+    /// hour.
     fn default() -> Self {
         let minute = |quota| Quota {
             quota,
             window: Duration::from_secs(60),
+        };
+        let hour = |quota| Quota {
+            quota,
+            window: Duration::from_secs(3600),
         };
         Self {
             quotas: vec![
                 ((Class::Auth, Scope::Ip), minute(120)),
                 ((Class::Search, Scope::User), minute(120)),
                 ((Class::Search, Scope::Ip), minute(600)),
+                ((Class::Report, Scope::User), hour(20)),
+                ((Class::Report, Scope::Ip), hour(100)),
                 ((Class::Read, Scope::User), minute(1200)),
                 ((Class::Read, Scope::Ip), minute(6000)),
                 ((Class::Write, Scope::User), minute(300)),
@@ -476,6 +494,8 @@ mod tests {
             Some(Class::Search)
         );
         assert_eq!(Class::of(&Method::GET, "/v1/feed"), Some(Class::Read));
+        assert_eq!(Class::of(&Method::POST, "/v1/reports"), Some(Class::Report));
+        assert_eq!(Class::of(&Method::GET, "/v1/reports"), Some(Class::Read));
         assert_eq!(
             Class::of(&Method::DELETE, "/v1/posts/1"),
             Some(Class::Write)

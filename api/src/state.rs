@@ -69,6 +69,25 @@ impl AppState {
         Ok(self.post_rows.live(&self.store, ids, trusted).await?)
     }
 
+    /// `viewer`'s muted words (cached); none for an anonymous request.
+    ///
+    /// # Errors
+    ///
+    /// The database error of a read.
+    pub async fn muted(
+        &self,
+        viewer: Option<&crate::auth::extract::AuthUser>,
+    ) -> Result<Arc<crate::muted::MutedWords>, ApiError> {
+        let Some(user) = viewer else {
+            return Ok(Arc::default());
+        };
+        let trusted = self.changes.is_current();
+        Ok(self
+            .contexts
+            .muted(&self.store, UserId(user.id), trusted)
+            .await?)
+    }
+
     /// The authors whose posts `viewer` must not see (blocked, muted, or who blocked them);
     /// empty for an anonymous request.
     ///

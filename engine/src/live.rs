@@ -131,6 +131,10 @@ impl Tombstones {
         self.posts.contains(&post)
     }
 
+    pub(crate) fn remove(&mut self, post: PostId) {
+        self.posts.remove(&post);
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &PostId> {
         self.posts.iter()
     }

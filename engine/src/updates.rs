@@ -224,6 +224,22 @@ impl Engine {
         self.delete_posts(&[post]);
     }
 
+    /// Brings back a post hidden by a moderator (deleted as by
+    /// [`delete_post`](Self::delete_post)): its tombstone goes, it enters the catalog again and
+    /// is a candidate as a new post would be ([`add_post`](Self::add_post)); the candidate
+    /// pool's generation is bumped, since lists ranked while it was hidden left it out.
+    pub fn restore_post(&self, meta: PostMeta) {
+        if meta.deleted {
+            return;
+        }
+        self.tombstones
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(meta.id);
+        self.upsert_fresh(meta);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn delete_posts(&self, posts: &[PostId]) {
         {
             let mut tombstones = self.tombstones.write().unwrap_or_else(|e| e.into_inner());

@@ -1,7 +1,8 @@
 //! Extractors that authenticate a request: having one in a handler's arguments *is* the check.
 //!
 //! - [`AuthUser`]: any signed-in user (401 without a valid access token).
-//! - [`CreatorUser`], [`AdminUser`]: the role at least creator / admin (403 otherwise).
+//! - [`CreatorUser`], [`ModeratorUser`], [`AdminUser`]: the role at least creator / moderator /
+//!   admin (403 otherwise).
 //! - [`MaybeUser`]: the user if a valid token is present, for endpoints open to everyone whose
 //!   answer depends on who asks; a present but bad token is still a 401.
 //!
@@ -33,6 +34,10 @@ pub struct AuthUser {
 /// A signed-in user with role creator or admin.
 #[derive(Clone, Copy, Debug)]
 pub struct CreatorUser(pub AuthUser);
+
+/// A signed-in moderator or admin.
+#[derive(Clone, Copy, Debug)]
+pub struct ModeratorUser(pub AuthUser);
 
 /// A signed-in admin.
 #[derive(Clone, Copy, Debug)]
@@ -132,26 +137,27 @@ fn require(user: AuthUser, role: Role) -> Result<AuthUser, ApiError> {
     }
 }
 
-impl FromRequestParts<AppState> for CreatorUser {
-    type Rejection = ApiError;
+/// `FromRequestParts` for a wrapper of [`AuthUser`] that needs at least `role`.
+macro_rules! at_least {
+    ($($wrapper:ident: $role:expr),* $(,)?) => {
+        $(
+            impl FromRequestParts<AppState> for $wrapper {
+                type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        require(user, Role::Creator).map(CreatorUser)
-    }
+                async fn from_request_parts(
+                    parts: &mut Parts,
+                    state: &AppState,
+                ) -> Result<Self, Self::Rejection> {
+                    let user = AuthUser::from_request_parts(parts, state).await?;
+                    require(user, $role).map($wrapper)
+                }
+            }
+        )*
+    };
 }
 
-impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        require(user, Role::Admin).map(AdminUser)
-    }
-}
+at_least!(
+    CreatorUser: Role::Creator,
+    ModeratorUser: Role::Moderator,
+    AdminUser: Role::Admin,
+);

@@ -19,7 +19,9 @@ pub enum Role {
     User,
     /// A user who also sees their audience statistics.
     Creator,
-    /// Moderation, roles and models.
+    /// A creator who also works the report queue and hides, restores or removes posts.
+    Moderator,
+    /// Everything: accounts (suspensions, bans, roles), the audit log and models.
     Admin,
 }
 
@@ -28,6 +30,7 @@ impl Role {
         match self {
             Self::User => "user",
             Self::Creator => "creator",
+            Self::Moderator => "moderator",
             Self::Admin => "admin",
         }
     }
@@ -36,6 +39,7 @@ impl Role {
     pub fn parse(s: &str) -> Self {
         match s {
             "admin" => Self::Admin,
+            "moderator" => Self::Moderator,
             "creator" => Self::Creator,
             _ => Self::User,
         }

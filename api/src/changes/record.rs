@@ -43,6 +43,13 @@ pub enum Change {
         post: i64,
         author: i64,
     },
+    /// A moderator hid the post: it leaves every list as a deleted one does, until restored.
+    PostHidden {
+        post: i64,
+        author: i64,
+    },
+    /// A moderator restored a hidden post: it is a candidate again, as it was.
+    PostRestored(PostRecord),
     Liked {
         user: i64,
         post: i64,
@@ -99,6 +106,10 @@ pub enum Change {
     Restricted {
         user: i64,
         until: Option<i64>,
+    },
+    /// `user`'s muted words changed: consumers drop the user's cached context.
+    MutedWordsChanged {
+        user: i64,
     },
 }
 
@@ -190,6 +201,8 @@ impl Change {
             Self::PostCreated(_) => "post_created",
             Self::PostEdited(_) => "post_edited",
             Self::PostDeleted { .. } => "post_deleted",
+            Self::PostHidden { .. } => "post_hidden",
+            Self::PostRestored(_) => "post_restored",
             Self::Liked { .. } => "liked",
             Self::Unliked { .. } => "unliked",
             Self::Commented { .. } => "commented",
@@ -200,6 +213,7 @@ impl Change {
             Self::Unhidden { .. } => "unhidden",
             Self::AccountChanged { .. } => "account_changed",
             Self::Restricted { .. } => "restricted",
+            Self::MutedWordsChanged { .. } => "muted_words_changed",
         }
     }
 
@@ -207,10 +221,10 @@ impl Change {
     pub fn payload(&self) -> String {
         let v = VERSION;
         let json = match self.clone() {
-            Self::PostCreated(post) | Self::PostEdited(post) => {
+            Self::PostCreated(post) | Self::PostEdited(post) | Self::PostRestored(post) => {
                 serde_json::to_string(&v1::Post { v, post })
             }
-            Self::PostDeleted { post, author } => {
+            Self::PostDeleted { post, author } | Self::PostHidden { post, author } => {
                 serde_json::to_string(&v1::PostDeleted { v, post, author })
             }
             Self::Liked { user, post, at } => serde_json::to_string(&v1::Engagement {
@@ -272,7 +286,9 @@ impl Change {
                 kind,
                 removed: Vec::new(),
             }),
-            Self::AccountChanged { user } => serde_json::to_string(&v1::Account { v, user }),
+            Self::AccountChanged { user } | Self::MutedWordsChanged { user } => {
+                serde_json::to_string(&v1::Account { v, user })
+            }
             Self::Restricted { user, until } => {
                 serde_json::to_string(&v1::Restricted { v, user, until })
             }
@@ -310,11 +326,14 @@ impl Change {
         Ok(match kind {
             "post_created" => Self::PostCreated(parse::<v1::Post>(payload, malformed)?.post),
             "post_edited" => Self::PostEdited(parse::<v1::Post>(payload, malformed)?.post),
-            "post_deleted" => {
+            "post_restored" => Self::PostRestored(parse::<v1::Post>(payload, malformed)?.post),
+            "post_deleted" | "post_hidden" => {
                 let r: v1::PostDeleted = parse(payload, malformed)?;
-                Self::PostDeleted {
-                    post: r.post,
-                    author: r.author,
+                let (post, author) = (r.post, r.author);
+                if kind == "post_deleted" {
+                    Self::PostDeleted { post, author }
+                } else {
+                    Self::PostHidden { post, author }
                 }
             }
             "liked" | "unliked" | "commented" => {
@@ -375,6 +394,9 @@ impl Change {
             "account_changed" => Self::AccountChanged {
                 user: parse::<v1::Account>(payload, malformed)?.user,
             },
+            "muted_words_changed" => Self::MutedWordsChanged {
+                user: parse::<v1::Account>(payload, malformed)?.user,
+            },
             "restricted" => {
                 let r: v1::Restricted = parse(payload, malformed)?;
                 Self::Restricted {
@@ -390,8 +412,9 @@ impl Change {
     /// dropped.
     pub fn post_touched(&self) -> Option<i64> {
         match self {
-            Self::PostEdited(post) => Some(post.post),
+            Self::PostEdited(post) | Self::PostRestored(post) => Some(post.post),
             Self::PostDeleted { post, .. }
+            | Self::PostHidden { post, .. }
             | Self::Liked { post, .. }
             | Self::Unliked { post, .. }
             | Self::Commented { post, .. } => Some(*post),
@@ -403,7 +426,8 @@ impl Change {
             | Self::Hidden { .. }
             | Self::Unhidden { .. }
             | Self::AccountChanged { .. }
-            | Self::Restricted { .. } => None,
+            | Self::Restricted { .. }
+            | Self::MutedWordsChanged { .. } => None,
         }
     }
 
@@ -414,8 +438,11 @@ impl Change {
             Self::PostCreated(_)
             | Self::PostEdited(_)
             | Self::PostDeleted { .. }
+            | Self::PostHidden { .. }
+            | Self::PostRestored(_)
             | Self::AccountChanged { .. }
             | Self::Restricted { .. } => Vec::new(),
+            Self::MutedWordsChanged { user } => vec![*user],
             Self::Liked { user, .. }
             | Self::Unliked { user, .. }
             | Self::Commented { user, .. }
@@ -455,8 +482,11 @@ mod tests {
         };
         vec![
             Change::PostCreated(post.clone()),
-            Change::PostEdited(post),
+            Change::PostEdited(post.clone()),
+            Change::PostRestored(post),
             Change::PostDeleted { post: 7, author: 3 },
+            Change::PostHidden { post: 7, author: 3 },
+            Change::MutedWordsChanged { user: 4 },
             Change::Liked {
                 user: 1,
                 post: 7,

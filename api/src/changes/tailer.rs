@@ -448,7 +448,9 @@ fn apply_to_engine(engine: &FeedEngine, change: &Change) {
                 engine.invalidate_user(UserId(user));
             }
         }
-        Change::AccountChanged { .. } => {}
+        Change::PostHidden { post, .. } => engine.delete_post(PostId(*post)),
+        Change::PostRestored(post) => engine.restore_post(meta(post)),
+        Change::AccountChanged { .. } | Change::MutedWordsChanged { .. } => {}
         Change::Restricted { user, until } => match until {
             Some(until) => engine.withhold_author(UserId(*user), *until),
             None => engine.release_author(UserId(*user)),

@@ -137,7 +137,7 @@ fn sign_in(state: &AppState, headers: &HeaderMap, connect: Option<std::net::Sock
 
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = TokenPair), (status = 409, description = "`handle_taken`", body = ErrorBody),
+    responses((status = 201, body = TokenPair), (status = 409, description = "`handle_taken` (taken, or reads like a taken handle under Unicode confusables)", body = ErrorBody),
               (status = 422, description = "a field failed validation", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
@@ -152,6 +152,12 @@ async fn register(
     validate::text("display_name", &display_name, 50, false)?;
     validate::visible("display_name", &display_name, false)?;
     validate::not_impersonating("display_name", &display_name, false)?;
+    if let Some(taken) = state.store.lookalike_handle(&handle).await? {
+        return Err(ApiError::conflict(
+            "handle_taken",
+            format!("this handle reads like @{taken}, which is taken"),
+        ));
+    }
     let hash = password::hash(&state.cpu, req.password).await?;
     let user = match state
         .store

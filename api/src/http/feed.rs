@@ -1,5 +1,7 @@
 //! `/v1/feed` and `/v1/trending`: pages ranked by the engine, hydrated from the store.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use engine::{FeedRequest, Reason, UserId};
 use serde::Serialize;
@@ -71,41 +73,58 @@ async fn feed(
     Query(params): Query<PageParams>,
 ) -> Result<Json<FeedPageDto>> {
     let limit = params.limit()?;
-    let request = FeedRequest {
-        limit,
-        cursor: params.cursor,
-        now: crate::store::now(),
-    };
+    let now = crate::store::now();
     let context = state.context(user.id).await?;
-    let engine = state.engine.clone();
-    // Ranking (and a fold-in of the user's vector after new interactions) is CPU work,
-    // milliseconds on a cache miss: keep it off the async workers, bounded.
-    let page = state
-        .cpu
-        .run(move || engine.feed(UserId(user.id), &context, &request))
-        .await??;
-    let ids: Vec<i64> = page.items.iter().map(|i| i.post.0).collect();
-    let mut rows = state.live_posts(&ids).await?;
-    let items = page
-        .items
-        .into_iter()
-        .filter_map(|item| {
+    let muted = state.muted(Some(&user)).await?;
+    let mut items = Vec::with_capacity(limit);
+    let mut cursor = params.cursor;
+    let mut rounds = 0;
+    // Muted words are matched on the hydrated rows (the engine keeps no text): a page that
+    // lost posts to them is filled from the next ones, a few rounds at most.
+    let (next_cursor, model_version) = loop {
+        let request = FeedRequest {
+            limit: limit - items.len(),
+            cursor: cursor.take(),
+            now,
+        };
+        let engine = state.engine.clone();
+        let context = Arc::clone(&context);
+        // Ranking (and a fold-in of the user's vector after new interactions) is CPU work,
+        // milliseconds on a cache miss: keep it off the async workers, bounded.
+        let page = state
+            .cpu
+            .run(move || engine.feed(UserId(user.id), &context, &request))
+            .await??;
+        let ids: Vec<i64> = page.items.iter().map(|i| i.post.0).collect();
+        let mut rows = state.live_posts(&ids).await?;
+        items.extend(page.items.into_iter().filter_map(|item| {
             let row = rows.remove(&item.post.0)?;
-            Some(FeedItemDto {
+            (!muted.hides_post(&row, now)).then(|| FeedItemDto {
                 post: PostDto::from(&*row),
                 score: item.score,
                 reasons: item.reasons.into_iter().map(ReasonDto::from).collect(),
             })
-        })
-        .collect();
+        }));
+        rounds += 1;
+        if items.len() >= limit
+            || page.next_cursor.is_none()
+            || muted.is_empty()
+            || rounds >= MUTED_ROUNDS
+        {
+            break (page.next_cursor, page.model_version);
+        }
+        cursor = page.next_cursor;
+    };
     Ok(Json(FeedPageDto {
         items,
-        next_cursor: page.next_cursor,
-        model_version: page.model_version,
+        next_cursor,
+        model_version,
     }))
 }
 
-/// How deep `GET /v1/trending` pages go: the top posts of the trending window.
+/// How many engine pages one feed page may take when muted words removed posts from it.
+const MUTED_ROUNDS: usize = 4;
+
 pub const TRENDING_DEPTH: usize = 1_000;
 
 /// One trending post.
@@ -142,12 +161,12 @@ async fn trending(
         Some(_) => return Err(pagination::invalid_cursor()),
         None => 0,
     };
-    let end = (offset + limit).min(TRENDING_DEPTH);
     let hidden = state.hidden_from(viewer.0.as_ref()).await?;
-    // The whole depth when authors are hidden (they must not take page slots), else one more
-    // than the page, to know whether there is a next one.
-    let want = if hidden.is_empty() {
-        end + 1
+    let muted = state.muted(viewer.0.as_ref()).await?;
+    // The whole depth when posts are filtered for the viewer (they must not take page slots),
+    // else one more than the page, to know whether there is a next one.
+    let want = if hidden.is_empty() && muted.is_empty() {
+        offset + limit + 1
     } else {
         TRENDING_DEPTH + 1
     };
@@ -160,22 +179,36 @@ async fn trending(
                 .is_some_and(|a| !hidden.contains(&a))
         });
     }
-    let more = top.len() > end && end < TRENDING_DEPTH;
-    top.truncate(end);
-    let top: Vec<(engine::PostId, f32)> = top.into_iter().skip(offset).collect();
-    let ids: Vec<i64> = top.iter().map(|(id, _)| id.0).collect();
-    let mut rows = state.live_posts(&ids).await?;
-    Ok(Json(TrendingPage {
-        items: top
-            .into_iter()
-            .filter_map(|(id, score)| {
-                let row = rows.remove(&id.0)?;
-                Some(TrendingItemDto {
+    let depth = top.len().min(TRENDING_DEPTH);
+    let now = crate::store::now();
+    let mut items = Vec::with_capacity(limit);
+    // `at`: the next position of the viewer's list (the cursor). Muted words are matched on
+    // hydrated rows, so a page that lost posts to them reads on, a few rounds at most.
+    let mut at = offset;
+    for _ in 0..MUTED_ROUNDS {
+        let upto = (at + limit - items.len()).min(depth);
+        if at >= upto {
+            break;
+        }
+        let ids: Vec<i64> = top[at..upto].iter().map(|(id, _)| id.0).collect();
+        let mut rows = state.live_posts(&ids).await?;
+        for &(id, score) in &top[at..upto] {
+            if let Some(row) = rows.remove(&id.0)
+                && !muted.hides_post(&row, now)
+            {
+                items.push(TrendingItemDto {
                     post: PostDto::from(&*row),
                     score,
-                })
-            })
-            .collect(),
-        next_cursor: more.then(|| pagination::encode("trending", end as i64)),
+                });
+            }
+        }
+        at = upto;
+        if items.len() >= limit || muted.is_empty() {
+            break;
+        }
+    }
+    Ok(Json(TrendingPage {
+        items,
+        next_cursor: (at < depth).then(|| pagination::encode("trending", at as i64)),
     }))
 }

@@ -8,8 +8,10 @@ pub mod feed;
 pub mod health;
 pub mod limits;
 pub mod moderation;
+pub mod muted;
 pub mod pagination;
 pub mod posts;
+pub mod reports;
 pub mod search;
 pub mod users;
 pub mod validate;
@@ -47,7 +49,8 @@ use crate::state::AppState;
         (name = "feed", description = "Personalized feed and trending"),
         (name = "search", description = "Full-text search"),
         (name = "creator", description = "Audience statistics"),
-        (name = "admin", description = "Moderation (accounts, audit log), roles and models"),
+        (name = "admin", description = "Accounts (suspensions, bans, roles), the audit log and models"),
+        (name = "moderation", description = "Reports, the report queue and post moderation"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]
@@ -123,6 +126,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(search::router())
         .merge(admin::router())
         .merge(moderation::router())
+        .merge(reports::router())
+        .merge(muted::router())
         .merge(health::router())
         .split_for_parts()
 }

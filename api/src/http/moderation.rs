@@ -1,5 +1,6 @@
 //! `/v1/admin/users` and `/v1/admin/audit`: finding accounts, suspending, banning and
-//! reinstating them, and the audit log of every moderation and admin action.
+//! reinstating them, and the audit log of every moderation and admin action (admins);
+//! `/v1/moderation/posts/{id}/hide|restore|remove` (moderators and admins).
 //!
 //! A suspension or ban takes effect on every replica within a second
 //! ([`principals::TRUST`](crate::principals::TRUST)): the account's requests are refused (403
@@ -16,13 +17,16 @@ use utoipa_axum::routes;
 
 use super::extract::{Json, Path, Query};
 use super::pagination::{Page, keyset, page};
+use super::posts::PostDto;
 use super::users::{UserDto, existing_user};
 use super::validate;
 use crate::auth::Role;
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, AuthUser, ModeratorUser};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
-use crate::store::moderation::{AuditFilter, AuditRow, Standing, StandingChange, UserFilter};
+use crate::store::moderation::{
+    AuditFilter, AuditRow, PostAction, Standing, StandingChange, UserFilter,
+};
 use crate::store::now;
 use crate::store::users::UserRow;
 
@@ -33,6 +37,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ban))
         .routes(routes!(reinstate))
         .routes(routes!(audit_log))
+        .routes(routes!(hide_post))
+        .routes(routes!(restore_post))
+        .routes(routes!(remove_post))
 }
 
 /// Longest moderation reason, in characters.
@@ -271,8 +278,8 @@ pub struct AuditParams {
     pub actor: Option<i64>,
     /// Entries about this user.
     pub target_user: Option<i64>,
-    /// One action: `role_changed`, `suspended`, `banned`, `reinstated`, `model_reloaded`,
-    /// `admin_created`.
+    /// One action: `role_changed`, `suspended`, `banned`, `reinstated`, `post_hidden`,
+    /// `post_restored`, `post_removed`, `reports_dismissed`, `model_reloaded`, `admin_created`.
     pub action: Option<String>,
     /// Items per page, 1 to 100 (default 20).
     pub limit: Option<usize>,
@@ -312,8 +319,9 @@ impl From<AuditRow> for AuditEntryDto {
     }
 }
 
-/// The audit log, newest first: every role change, suspension, ban, reinstatement, model
-/// reload and admin created from the command line, with who, whom, why and when. Append-only.
+/// The audit log, newest first: every role change, suspension, ban, reinstatement, post hidden,
+/// restored or removed by a moderator, dismissed reports, model reload and admin created from
+/// the command line, with who, whom, why and when. Append-only.
 #[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", security(("bearer" = [])),
     params(AuditParams),
     responses((status = 200, body = Page<AuditEntryDto>),
@@ -354,4 +362,119 @@ async fn audit_log(
         |r| r.id,
         AuditEntryDto::from,
     )))
+}
+
+/// 409 `self_moderation` when `me` would act on their own account; 403 `insufficient_role`
+/// when a moderator would act on a moderator or an admin (only admins do).
+///
+/// # Errors
+///
+/// Those, `user_not_found`, or the database error.
+pub(crate) async fn moderator_may_act_on(state: &AppState, me: AuthUser, user: i64) -> Result<()> {
+    if user == me.id {
+        return Err(ApiError::conflict(
+            "self_moderation",
+            "a moderator cannot suspend or ban themselves",
+        ));
+    }
+    let target = Role::parse(&existing_user(state, user).await?.role);
+    if me.role < Role::Admin && target >= Role::Moderator {
+        return Err(ApiError::forbidden(
+            "insufficient_role",
+            "only an admin can suspend or ban a moderator or an admin",
+        ));
+    }
+    Ok(())
+}
+
+/// Applies `action` to post `id` and answers the post as moderators now see it (for a
+/// removal, as it was).
+async fn moderate_post(
+    state: &AppState,
+    moderator: ModeratorUser,
+    id: i64,
+    action: PostAction,
+    why: &str,
+) -> Result<Json<PostDto>> {
+    reason(why)?;
+    let found = |post: Option<crate::store::posts::PostRow>| {
+        post.filter(|p| p.deleted_at.is_none() || action == PostAction::Remove)
+            .ok_or_else(|| ApiError::not_found("post_not_found", format!("no post {id}")))
+    };
+    found(
+        state
+            .store
+            .post(id)
+            .await?
+            .filter(|p| p.deleted_at.is_none()),
+    )?;
+    let Some(position) = state
+        .store
+        .moderate_post(moderator.0.id, id, action, why.trim())
+        .await?
+    else {
+        return Err(ApiError::conflict(
+            "not_applicable",
+            match action {
+                PostAction::Hide => "the post is hidden already",
+                PostAction::Restore => "the post is not hidden",
+                PostAction::Remove => "the post is deleted already",
+            },
+        ));
+    };
+    state.applied(Some(position)).await;
+    Ok(Json(PostDto::from(&found(state.store.post(id).await?)?)))
+}
+
+/// Hide a post: it leaves every feed, search, trending list and profile on every replica at
+/// once, and only its author (who sees why, in `moderation`) and moderators can read it, until
+/// restored. Recorded in the audit log.
+#[utoipa::path(post, path = "/v1/moderation/posts/{id}/hide", tag = "moderation", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = ReasonRequest,
+    responses((status = 200, body = PostDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "`insufficient_role`", body = ErrorBody),
+              (status = 404, description = "`post_not_found`", body = ErrorBody),
+              (status = 409, description = "`not_applicable` (hidden already)", body = ErrorBody),
+              (status = 422, description = "`required`, `too_long`, `invalid_characters` (`reason`)", body = ErrorBody)))]
+async fn hide_post(
+    State(state): State<AppState>,
+    moderator: ModeratorUser,
+    Path(id): Path<i64>,
+    Json(req): Json<ReasonRequest>,
+) -> Result<Json<PostDto>> {
+    moderate_post(&state, moderator, id, PostAction::Hide, &req.reason).await
+}
+
+/// Restore a hidden post: it is a feed, search and trending candidate again, as it was.
+#[utoipa::path(post, path = "/v1/moderation/posts/{id}/restore", tag = "moderation", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = ReasonRequest,
+    responses((status = 200, body = PostDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "`insufficient_role`", body = ErrorBody),
+              (status = 404, description = "`post_not_found`", body = ErrorBody),
+              (status = 409, description = "`not_applicable` (not hidden)", body = ErrorBody),
+              (status = 422, description = "`required`, `too_long`, `invalid_characters` (`reason`)", body = ErrorBody)))]
+async fn restore_post(
+    State(state): State<AppState>,
+    moderator: ModeratorUser,
+    Path(id): Path<i64>,
+    Json(req): Json<ReasonRequest>,
+) -> Result<Json<PostDto>> {
+    moderate_post(&state, moderator, id, PostAction::Restore, &req.reason).await
+}
+
+/// Remove a post for good (a deletion, recorded in the audit log with the reason).
+#[utoipa::path(post, path = "/v1/moderation/posts/{id}/remove", tag = "moderation", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = ReasonRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "`insufficient_role`", body = ErrorBody),
+              (status = 404, description = "`post_not_found`", body = ErrorBody),
+              (status = 422, description = "`required`, `too_long`, `invalid_characters` (`reason`)", body = ErrorBody)))]
+async fn remove_post(
+    State(state): State<AppState>,
+    moderator: ModeratorUser,
+    Path(id): Path<i64>,
+    Json(req): Json<ReasonRequest>,
+) -> Result<axum::http::StatusCode> {
+    moderate_post(&state, moderator, id, PostAction::Remove, &req.reason).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

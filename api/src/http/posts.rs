@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,6 +15,7 @@ use crate::auth::Role;
 use crate::auth::extract::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
+use crate::store::moderation::PostAction;
 use crate::store::posts::{CommentRow, PostRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -51,6 +52,19 @@ pub struct PostDto {
     pub updated_at: i64,
     pub like_count: i64,
     pub comment_count: i64,
+    /// Present when a moderator hid the post (only its author and moderators read it then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<ModerationDto>,
+}
+
+/// A moderator's action on a post, as its author and moderators see it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ModerationDto {
+    /// `hidden`: out of every list and unreadable to others until restored.
+    pub state: &'static str,
+    /// Unix seconds.
+    pub at: i64,
+    pub reason: String,
 }
 
 impl From<&PostRow> for PostDto {
@@ -68,6 +82,11 @@ impl From<&PostRow> for PostDto {
             updated_at: row.updated_at,
             like_count: row.like_count,
             comment_count: row.comment_count,
+            moderation: row.hidden_at.map(|at| ModerationDto {
+                state: "hidden",
+                at,
+                reason: row.hidden_reason.clone(),
+            }),
         }
     }
 }
@@ -136,14 +155,28 @@ pub struct ViewsRecorded {
     pub first_views: usize,
 }
 
-/// A live post, or 404.
-async fn live_post(state: &AppState, id: i64) -> Result<PostRow> {
+/// A live post (neither deleted nor hidden by a moderator), or 404.
+pub(crate) async fn live_post(state: &AppState, id: i64) -> Result<PostRow> {
+    undeleted_post(state, id)
+        .await
+        .and_then(|p| match p.hidden_at {
+            None => Ok(p),
+            Some(_) => Err(post_not_found(id)),
+        })
+}
+
+/// A post that is not deleted (perhaps hidden by a moderator), or 404.
+async fn undeleted_post(state: &AppState, id: i64) -> Result<PostRow> {
     state
         .store
         .post(id)
         .await?
         .filter(|p| p.deleted_at.is_none())
-        .ok_or_else(|| ApiError::not_found("post_not_found", format!("no post {id}")))
+        .ok_or_else(|| post_not_found(id))
+}
+
+fn post_not_found(id: i64) -> ApiError {
+    ApiError::not_found("post_not_found", format!("no post {id}"))
 }
 
 /// Publish a post. It is a feed candidate at once.
@@ -164,8 +197,9 @@ async fn create_post(
     Ok((StatusCode::CREATED, Json(PostDto::from(&row))))
 }
 
-/// A post. Posts of suspended or banned authors, and those of someone the caller blocked or
-/// who blocked them, are not found (admins find them all).
+/// A post. Posts of suspended or banned authors, those of someone the caller blocked or who
+/// blocked them, and posts hidden by a moderator are not found (moderators and admins find
+/// them all; a hidden post's author finds it, with its `moderation`).
 #[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", params(("id" = i64, Path)),
     responses((status = 200, body = PostDto), (status = 404, description = "`post_not_found`", body = ErrorBody)))]
 async fn get_post(
@@ -173,9 +207,11 @@ async fn get_post(
     viewer: MaybeUser,
     Path(id): Path<i64>,
 ) -> Result<Json<PostDto>> {
-    let post = live_post(&state, id).await?;
+    let post = undeleted_post(&state, id).await?;
     let hidden = match viewer.0 {
-        Some(v) if v.role == Role::Admin => false,
+        Some(v) if v.role >= Role::Moderator => false,
+        Some(v) if post.hidden_at.is_some() => v.id != post.author_id,
+        None if post.hidden_at.is_some() => true,
         Some(v) => {
             state.withheld(post.author_id)
                 || state
@@ -227,22 +263,41 @@ async fn edit_post(
     Ok(Json(PostDto::from(&row)))
 }
 
-/// Delete a post (its author, or an admin moderating). It leaves every feed at once.
-#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, description = "`not_post_author`", body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeleteParams {
+    /// A moderator's reason, at most 500 characters (kept in the audit log).
+    pub reason: Option<String>,
+}
+
+/// Delete a post: its author, or a moderator (recorded in the audit log, with `reason`; see
+/// also `POST /v1/moderation/posts/{id}/remove`). It leaves every feed at once.
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])), params(("id" = i64, Path), DeleteParams),
+    responses((status = 204), (status = 401, body = ErrorBody),
+              (status = 403, description = "`not_post_author`", body = ErrorBody),
+              (status = 404, description = "`post_not_found`", body = ErrorBody),
+              (status = 422, description = "`too_long`, `invalid_characters` (`reason`)", body = ErrorBody)))]
 async fn delete_post(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
+    Query(params): Query<DeleteParams>,
 ) -> Result<StatusCode> {
-    let post = live_post(&state, id).await?;
-    if post.author_id != user.id && user.role != Role::Admin {
+    let post = undeleted_post(&state, id).await?;
+    let position = if post.author_id == user.id {
+        state.store.delete_post(id).await?
+    } else if user.role >= Role::Moderator {
+        let reason = params.reason.unwrap_or_default();
+        validate::text("reason", &reason, super::moderation::REASON_MAX, false)?;
+        state
+            .store
+            .moderate_post(user.id, id, PostAction::Remove, &reason)
+            .await?
+    } else {
         return Err(ApiError::forbidden(
             "not_post_author",
-            "only the author or an admin can delete a post",
+            "only the author or a moderator can delete a post",
         ));
-    }
-    let position = state.store.delete_post(id).await?;
+    };
     state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }

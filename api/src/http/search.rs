@@ -85,9 +85,15 @@ async fn search_posts(
         .await?;
     let (rows, next_cursor) = cut(rows, limit, offset, "search_posts");
     let hidden = state.hidden_from(viewer.0.as_ref()).await?;
+    let muted = state.muted(viewer.0.as_ref()).await?;
+    let now = crate::store::now();
     let items = rows
         .iter()
-        .filter(|r| !hidden.contains(&engine::UserId(r.author_id)) && !state.withheld(r.author_id))
+        .filter(|r| {
+            !hidden.contains(&engine::UserId(r.author_id))
+                && !state.withheld(r.author_id)
+                && !muted.hides_post(r, now)
+        })
         .map(PostDto::from)
         .collect();
     Ok(Json(Page { items, next_cursor }))

@@ -1,6 +1,7 @@
 //! Field rules shared by the handlers. Each failure names its field and a stable code.
 
 use crate::error::ApiError;
+use crate::store::users::skeleton;
 
 /// Handles: 3 to 30 characters of `a-z`, `0-9` and `_`, stored lowercased.
 pub fn handle(raw: &str) -> Result<String, ApiError> {
@@ -110,16 +111,6 @@ pub const RESERVED_NAMES: &[&str] = &[
     "root",
     "sociallive",
 ];
-
-/// The TR39 skeleton of a name, compared without case, spaces, punctuation and a leading `@`
-/// ("Ａｄｍｉｎ", "@ad min", "аdmin" with a Cyrillic а all become the skeleton of "admin").
-fn skeleton(raw: &str) -> String {
-    let folded: String = raw.chars().flat_map(char::to_lowercase).collect();
-    unicode_security::confusable_detection::skeleton(&folded)
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
-        .collect()
-}
 
 /// Refuses a display name that passes for a reserved name under the Unicode confusable skeleton
 /// (UTS #39), 422 `impersonation`; admins may use them.

@@ -71,7 +71,7 @@ impl Store {
         {
             let mut rows = sqlx::query_as::<_, MetaRow>(
                 "SELECT id, author_id, topics, '' AS text, created_at FROM posts \
-                 WHERE deleted_at IS NULL",
+                 WHERE deleted_at IS NULL AND hidden_at IS NULL",
             )
             .fetch(&mut *tx);
             while let Some(row) = rows.try_next().await? {
@@ -80,7 +80,7 @@ impl Store {
         }
         let newest = sqlx::query_as::<_, MetaRow>(
             "SELECT id, author_id, topics, text, created_at FROM posts \
-             WHERE deleted_at IS NULL ORDER BY id DESC LIMIT $1",
+             WHERE deleted_at IS NULL AND hidden_at IS NULL ORDER BY id DESC LIMIT $1",
         )
         .bind(NEWEST_POSTS)
         .fetch_all(&mut *tx)

@@ -51,13 +51,14 @@ impl Store {
     ///
     /// A database or file error.
     pub async fn export_interactions(&self, path: &Path) -> Result<ExportCounts, Error> {
-        let live: std::collections::HashSet<i64> =
-            sqlx::query_as::<_, (i64,)>("SELECT id FROM posts WHERE deleted_at IS NULL")
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(|(id,)| id)
-                .collect();
+        let live: std::collections::HashSet<i64> = sqlx::query_as::<_, (i64,)>(
+            "SELECT id FROM posts WHERE deleted_at IS NULL AND hidden_at IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
         let mut pairs: HashMap<(i64, i64), (f32, i64)> = HashMap::new();
         let mut events = 0;
         for (sql, weight) in WEIGHTS {
@@ -115,7 +116,7 @@ impl Store {
         out.write_record(["id", "author", "created_at", "topics", "text"])
             .map_err(csv_error(&tmp))?;
         let mut rows = sqlx::query_as::<_, (i64, i64, i64, String, String)>(
-            "SELECT id, author_id, created_at, topics, text FROM posts WHERE deleted_at IS NULL ORDER BY id",
+            "SELECT id, author_id, created_at, topics, text FROM posts WHERE deleted_at IS NULL AND hidden_at IS NULL ORDER BY id",
         )
         .fetch(&self.pool);
         let mut n = 0;

@@ -16,7 +16,9 @@ pub mod changes;
 pub mod context;
 pub mod export;
 pub mod moderation;
+pub mod muted;
 pub mod posts;
+pub mod reports;
 pub mod search;
 pub mod seed;
 pub mod social;
@@ -105,7 +107,15 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Self { pool, backend })
+        let store = Self { pool, backend };
+        let filled = store.backfill_skeletons().await?;
+        if filled > 0 {
+            tracing::info!(
+                filled,
+                "filled the confusable skeletons of existing handles"
+            );
+        }
+        Ok(store)
     }
 
     /// Whether the database answers.

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use super::changes::{Position, Tx};
 use super::users::{USER_COLUMNS_U, UserRow};
 use super::{Backend, Store, now};
-use crate::changes::record::Change;
+use crate::changes::record::{Change, PostRecord};
 
 /// An account's standing. A suspension ends at its time by itself (no write); a ban lasts
 /// until lifted.
@@ -67,7 +67,8 @@ pub struct Audit<'a> {
     /// `None`: the command line.
     pub actor: Option<i64>,
     /// What was done, snake_case (`role_changed`, `suspended`, `banned`, `reinstated`,
-    /// `model_reloaded`, `admin_created`).
+    /// `post_hidden`, `post_restored`, `post_removed`, `report_dismissed`, `model_reloaded`,
+    /// `admin_created`).
     pub action: &'static str,
     pub target_user: Option<i64>,
     pub target_post: Option<i64>,
@@ -107,6 +108,37 @@ pub struct AuditFilter {
     pub action: Option<String>,
 }
 
+/// What a moderator can do to a post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PostAction {
+    /// Out of every list and unreadable but to its author and moderators, until restored.
+    Hide,
+    Restore,
+    /// Deleted for good (as by its author).
+    Remove,
+}
+
+impl PostAction {
+    /// The audit log's action.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Self::Hide => "post_hidden",
+            Self::Restore => "post_restored",
+            Self::Remove => "post_removed",
+        }
+    }
+}
+
+/// A moderation action written inside a transaction, whose change record is still to append.
+#[derive(Clone, Debug)]
+pub struct Acted {
+    /// Its audit entry.
+    pub audit_id: i64,
+    /// The audit log's action (`suspended`, `post_hidden`, ...).
+    pub action: &'static str,
+    pub change: Change,
+}
+
 /// What [`Store::set_standing`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StandingChange {
@@ -116,11 +148,11 @@ pub enum StandingChange {
     LastAdmin,
 }
 
-/// Appends `entry` inside `tx`.
-pub(crate) async fn audit(tx: &mut Tx, entry: &Audit<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+/// Appends `entry` inside `tx`; returns its id.
+pub(crate) async fn audit(tx: &mut Tx, entry: &Audit<'_>) -> sqlx::Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO audit_log (at, actor_id, action, target_user, target_post, reason, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(now())
     .bind(entry.actor)
@@ -129,9 +161,9 @@ pub(crate) async fn audit(tx: &mut Tx, entry: &Audit<'_>) -> sqlx::Result<()> {
     .bind(entry.target_post)
     .bind(entry.reason)
     .bind(entry.details.to_string())
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 /// Whether an admin other than `user` is in good standing at `now`. On PostgreSQL every
@@ -171,23 +203,45 @@ impl Store {
         standing: Standing,
         reason: &str,
     ) -> sqlx::Result<StandingChange> {
-        let at = now();
         let mut tx = self.begin_write().await?;
+        match self
+            .standing_in(&mut tx, actor, user, standing, reason)
+            .await?
+        {
+            Ok(done) => Ok(StandingChange::Changed(
+                self.commit_with(tx, &done.change).await?,
+            )),
+            Err(refused) => {
+                tx.rollback().await?;
+                Ok(refused)
+            }
+        }
+    }
+
+    /// [`set_standing`](Self::set_standing) inside `tx`: the change record is the caller's
+    /// to append. `Err` (never `Changed`) when refused; `tx` is then unchanged.
+    pub(crate) async fn standing_in(
+        &self,
+        tx: &mut Tx,
+        actor: Option<i64>,
+        user: i64,
+        standing: Standing,
+        reason: &str,
+    ) -> sqlx::Result<Result<Acted, StandingChange>> {
+        let at = now();
         let row: Option<(String, String, Option<i64>)> =
             sqlx::query_as("SELECT role, status, suspended_until FROM users WHERE id = $1")
                 .bind(user)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         let Some((role, status, until)) = row else {
-            tx.rollback().await?;
-            return Ok(StandingChange::NoSuchUser);
+            return Ok(Err(StandingChange::NoSuchUser));
         };
         if standing != Standing::Active
             && role == "admin"
-            && !another_admin(&mut tx, self.backend, user, at).await?
+            && !another_admin(tx, self.backend, user, at).await?
         {
-            tx.rollback().await?;
-            return Ok(StandingChange::LastAdmin);
+            return Ok(Err(StandingChange::LastAdmin));
         }
         sqlx::query(
             "UPDATE users SET status = $1, suspended_until = $2, status_reason = $3, \
@@ -201,7 +255,7 @@ impl Store {
         .bind(reason)
         .bind(at)
         .bind(user)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let before = Standing::parse(&status, until);
         let (action, details) = match standing {
@@ -212,8 +266,8 @@ impl Store {
             Standing::Suspended { until } => ("suspended", serde_json::json!({ "until": until })),
             Standing::Banned => ("banned", serde_json::json!({})),
         };
-        audit(
-            &mut tx,
+        let audit_id = audit(
+            tx,
             &Audit {
                 actor,
                 action,
@@ -224,13 +278,108 @@ impl Store {
             },
         )
         .await?;
-        let change = Change::Restricted {
-            user,
-            until: standing.until(),
+        Ok(Ok(Acted {
+            audit_id,
+            action,
+            change: Change::Restricted {
+                user,
+                until: standing.until(),
+            },
+        }))
+    }
+
+    /// Hides, restores or removes `post` with `reason`, in one transaction with its audit
+    /// entry and its change record (a hidden or removed post leaves every list on every
+    /// replica; a restored one comes back). `None` when there is no such post, or it is
+    /// deleted, or the action does not apply (hiding a hidden post, restoring a visible one).
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn moderate_post(
+        &self,
+        actor: i64,
+        post: i64,
+        action: PostAction,
+        reason: &str,
+    ) -> sqlx::Result<Option<Position>> {
+        let mut tx = self.begin_write().await?;
+        match self
+            .post_action_in(&mut tx, actor, post, action, reason)
+            .await?
+        {
+            Some(done) => Ok(Some(self.commit_with(tx, &done.change).await?)),
+            None => {
+                tx.rollback().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`moderate_post`](Self::moderate_post) inside `tx`: the change record is the caller's
+    /// to append.
+    pub(crate) async fn post_action_in(
+        &self,
+        tx: &mut Tx,
+        actor: i64,
+        post: i64,
+        action: PostAction,
+        reason: &str,
+    ) -> sqlx::Result<Option<Acted>> {
+        let at = now();
+        let query = match action {
+            PostAction::Hide => sqlx::query(
+                "UPDATE posts SET hidden_at = $1, hidden_reason = $2 \
+                 WHERE id = $3 AND deleted_at IS NULL AND hidden_at IS NULL",
+            )
+            .bind(at)
+            .bind(reason),
+            PostAction::Restore => sqlx::query(
+                "UPDATE posts SET hidden_at = NULL, hidden_reason = '' \
+                 WHERE id = $1 AND deleted_at IS NULL AND hidden_at IS NOT NULL",
+            ),
+            PostAction::Remove => {
+                sqlx::query("UPDATE posts SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                    .bind(at)
+            }
         };
-        Ok(StandingChange::Changed(
-            self.commit_with(tx, &change).await?,
-        ))
+        let done = query.bind(post).execute(&mut **tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let (author, created_at, text, topics): (i64, i64, String, String) =
+            sqlx::query_as("SELECT author_id, created_at, text, topics FROM posts WHERE id = $1")
+                .bind(post)
+                .fetch_one(&mut **tx)
+                .await?;
+        let audit_id = audit(
+            tx,
+            &Audit {
+                actor: Some(actor),
+                action: action.audit_action(),
+                target_user: Some(author),
+                target_post: Some(post),
+                reason,
+                details: serde_json::json!({}),
+            },
+        )
+        .await?;
+        let change = match action {
+            PostAction::Hide => Change::PostHidden { post, author },
+            PostAction::Remove => Change::PostDeleted { post, author },
+            PostAction::Restore => Change::PostRestored(PostRecord {
+                post,
+                author,
+                created_at,
+                topics: topics.split_whitespace().map(str::to_owned).collect(),
+                text,
+            }),
+        };
+        Ok(Some(Acted {
+            audit_id,
+            action: action.audit_action(),
+            change,
+        }))
     }
 
     /// Appends one audit entry on its own (an action with no other write, such as a model
@@ -328,12 +477,14 @@ impl Store {
         let at = now();
         let mut tx = self.begin_write().await?;
         let created: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO users (handle, display_name, password_hash, role, created_at, updated_at) \
-             VALUES ($1, $1, $2, 'admin', $3, $3) ON CONFLICT (handle) DO NOTHING RETURNING id",
+            "INSERT INTO users (handle, display_name, password_hash, role, created_at, updated_at, \
+             handle_skeleton) VALUES ($1, $1, $2, 'admin', $3, $3, $4) \
+             ON CONFLICT (handle) DO NOTHING RETURNING id",
         )
         .bind(handle)
         .bind(password_hash)
         .bind(at)
+        .bind(super::users::skeleton(handle))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((id,)) = created else {

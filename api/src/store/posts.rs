@@ -19,6 +19,9 @@ pub struct PostRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// When a moderator hid it (it is then out of every list until restored).
+    pub hidden_at: Option<i64>,
+    pub hidden_reason: String,
     pub like_count: i64,
     pub comment_count: i64,
 }
@@ -50,7 +53,7 @@ macro_rules! post_columns {
         "p.id, p.author_id, \
          (SELECT u.handle FROM users u WHERE u.id = p.author_id) AS author_handle, \
          p.text, p.topics, \
-         p.created_at, p.updated_at, p.deleted_at, \
+         p.created_at, p.updated_at, p.deleted_at, p.hidden_at, p.hidden_reason, \
          (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id) AS like_count, \
          (SELECT COUNT(*) FROM comments c WHERE c.post_id = p.id) AS comment_count"
     };
@@ -113,13 +116,13 @@ impl Store {
         .await
     }
 
-    /// The live posts among `ids`, by id.
+    /// The live posts among `ids` (neither deleted nor hidden), by id.
     pub async fn posts_by_ids(&self, ids: &[i64]) -> sqlx::Result<HashMap<i64, PostRow>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let sql = format!(
-            "{POST_SELECT} WHERE p.deleted_at IS NULL AND p.id IN ({})",
+            "{POST_SELECT} WHERE p.deleted_at IS NULL AND p.hidden_at IS NULL AND p.id IN ({})",
             placeholders(1, ids.len())
         );
         let mut query = sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(sql));
@@ -130,7 +133,7 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 
-    /// Replaces a live post's text and topics; `None` when it is deleted or unknown.
+    /// Replaces a live post's text and topics; `None` when it is deleted, hidden or unknown.
     ///
     /// # Errors
     ///
@@ -144,7 +147,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let row: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE posts SET text = $1, topics = $2, updated_at = $3 \
-             WHERE id = $4 AND deleted_at IS NULL RETURNING author_id, created_at",
+             WHERE id = $4 AND deleted_at IS NULL AND hidden_at IS NULL \
+             RETURNING author_id, created_at",
         )
         .bind(text)
         .bind(topics)
@@ -192,7 +196,8 @@ impl Store {
         Ok(Some(position))
     }
 
-    /// Live posts of `author` with id below `before`, newest first.
+    /// Live posts of `author` (neither deleted nor hidden) with id below `before`, newest
+    /// first.
     pub async fn posts_by_author(
         &self,
         author: i64,
@@ -200,7 +205,7 @@ impl Store {
         limit: i64,
     ) -> sqlx::Result<Vec<PostRow>> {
         sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!(
-            "{POST_SELECT} WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.id < $2 \
+            "{POST_SELECT} WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND p.id < $2 \
              ORDER BY p.id DESC LIMIT $3"
         )))
         .bind(author)

@@ -52,7 +52,7 @@ impl Store {
             Backend::Sqlite => (
                 format!(
                     "{select} FROM posts_fts f JOIN posts p ON p.id = f.rowid \
-                     WHERE posts_fts MATCH $1 AND p.deleted_at IS NULL \
+                     WHERE posts_fts MATCH $1 AND p.deleted_at IS NULL AND p.hidden_at IS NULL \
                      ORDER BY bm25(posts_fts), p.id DESC LIMIT $2 OFFSET $3"
                 ),
                 fts5_query(tokens),
@@ -63,7 +63,7 @@ impl Store {
                 format!(
                     "{select} FROM (SELECT p.id, ts_rank(p.search, q) AS rank \
                      FROM posts p, to_tsquery('simple', $1) q \
-                     WHERE p.search @@ q AND p.deleted_at IS NULL \
+                     WHERE p.search @@ q AND p.deleted_at IS NULL AND p.hidden_at IS NULL \
                      ORDER BY rank DESC, p.id DESC LIMIT $2 OFFSET $3) m \
                      JOIN posts p ON p.id = m.id \
                      ORDER BY m.rank DESC, p.id DESC"

@@ -59,14 +59,15 @@ impl Store {
             };
             let at = user.joined_at + shift;
             let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO users (handle, display_name, password_hash, role, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                "INSERT INTO users (handle, display_name, password_hash, role, created_at, \
+                 updated_at, handle_skeleton) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
             )
             .bind(&handle)
             .bind(&user.handle)
             .bind(hash)
             .bind(role)
             .bind(at)
+            .bind(super::users::skeleton(&handle))
             .fetch_one(&mut *tx)
             .await?;
             user_ids.insert(user.id, id);

@@ -45,7 +45,66 @@ const COLUMNS: &str = "id, handle, display_name, bio, password_hash, role, creat
 pub(crate) const USER_COLUMNS_U: &str = "u.id, u.handle, u.display_name, u.bio, u.password_hash, \
     u.role, u.created_at, u.updated_at, u.status, u.suspended_until, u.status_reason";
 
+/// The TR39 confusable skeleton of a name, compared without case, spaces, punctuation and a
+/// leading `@` ("Ａｄｍｉｎ", "@ad min", "аdmin" with a Cyrillic а all become the skeleton of
+/// "admin"; "rnike" that of "mike"). Stored for handles (`users.handle_skeleton`), so that a
+/// new handle cannot read like a taken one.
+pub fn skeleton(raw: &str) -> String {
+    let folded: String = raw.chars().flat_map(char::to_lowercase).collect();
+    unicode_security::confusable_detection::skeleton(&folded)
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
 impl Store {
+    /// The handle of an account whose handle reads like `handle` (the same confusable
+    /// skeleton), other than `handle` itself.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn lookalike_handle(&self, handle: &str) -> sqlx::Result<Option<String>> {
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT handle FROM users WHERE handle_skeleton = $1 AND handle <> $2 LIMIT 1",
+        )
+        .bind(skeleton(handle))
+        .bind(handle)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.map(|(h,)| h))
+    }
+
+    /// Fills `handle_skeleton` for accounts written before it existed (or by a bulk load that
+    /// left it out), a thousand per transaction. Returns how many it filled.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn backfill_skeletons(&self) -> sqlx::Result<u64> {
+        let mut filled = 0;
+        loop {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, handle FROM users WHERE handle_skeleton IS NULL ORDER BY id LIMIT 1000",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(filled);
+            }
+            let mut tx = self.pool.begin().await?;
+            for (id, handle) in &rows {
+                sqlx::query("UPDATE users SET handle_skeleton = $1 WHERE id = $2")
+                    .bind(skeleton(handle))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            filled += rows.len() as u64;
+        }
+    }
+
     /// Creates an account; `Err` with a unique violation when the handle is taken.
     pub async fn create_user(
         &self,
@@ -56,14 +115,15 @@ impl Store {
     ) -> sqlx::Result<UserRow> {
         let at = now();
         sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO users (handle, display_name, password_hash, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+            "INSERT INTO users (handle, display_name, password_hash, role, created_at, updated_at, \
+             handle_skeleton) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING {COLUMNS}"
         )))
         .bind(handle)
         .bind(display_name)
         .bind(password_hash)
         .bind(role)
         .bind(at)
+        .bind(skeleton(handle))
         .fetch_one(&self.pool)
         .await
     }
@@ -99,7 +159,7 @@ impl Store {
             "SELECT \
                (SELECT COUNT(*) FROM follows WHERE followee_id = $1) AS followers, \
                (SELECT COUNT(*) FROM follows WHERE follower_id = $1) AS following, \
-               (SELECT COUNT(*) FROM posts WHERE author_id = $1 AND deleted_at IS NULL) AS posts",
+               (SELECT COUNT(*) FROM posts WHERE author_id = $1 AND deleted_at IS NULL AND hidden_at IS NULL) AS posts",
         )
         .bind(id)
         .fetch_one(&self.pool)
@@ -217,13 +277,13 @@ impl Store {
         sqlx::query_as::<_, AudienceStats>(
             "SELECT \
                (SELECT COUNT(*) FROM follows WHERE followee_id = $1) AS followers, \
-               (SELECT COUNT(*) FROM posts WHERE author_id = $1 AND deleted_at IS NULL) AS posts, \
+               (SELECT COUNT(*) FROM posts WHERE author_id = $1 AND deleted_at IS NULL AND hidden_at IS NULL) AS posts, \
                (SELECT COUNT(*) FROM likes l JOIN posts p ON p.id = l.post_id \
-                  WHERE p.author_id = $1 AND p.deleted_at IS NULL) AS likes_received, \
+                  WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.hidden_at IS NULL) AS likes_received, \
                (SELECT COUNT(*) FROM comments c JOIN posts p ON p.id = c.post_id \
-                  WHERE p.author_id = $1 AND p.deleted_at IS NULL) AS comments_received, \
+                  WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.hidden_at IS NULL) AS comments_received, \
                (SELECT COUNT(*) FROM views v JOIN posts p ON p.id = v.post_id \
-                  WHERE p.author_id = $1 AND p.deleted_at IS NULL) AS views_received",
+                  WHERE p.author_id = $1 AND p.deleted_at IS NULL AND p.hidden_at IS NULL) AS views_received",
         )
         .bind(id)
         .fetch_one(&self.pool)

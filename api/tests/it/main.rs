@@ -12,6 +12,7 @@ mod moderation;
 mod platform;
 mod posts;
 mod replicas;
+mod safety;
 mod search;
 mod users;
 

@@ -22,6 +22,7 @@ crate::both!(
     cached_post_rows_follow_the_log,
     revocations_reach_every_replica,
     a_ban_reaches_every_replica,
+    hidden_posts_and_muted_words_reach_every_replica,
 );
 
 /// How often the test replicas poll the log (their lag bound without wake-ups), so that the
@@ -867,5 +868,94 @@ async fn a_ban_reaches_every_replica(app: TestApp) {
             replica.get("/v1/me", Some(&outlaw.token)).await.status,
             StatusCode::OK
         );
+    }
+}
+
+/// A post hidden through one replica leaves every list on the others, and comes back when
+/// restored; a word muted through one replica hides posts on the others (its cached list is
+/// dropped by the change log), and an unmute brings them back.
+async fn hidden_posts_and_muted_words_reach_every_replica(app: TestApp) {
+    let (owner, a, b) = replicas(app).await;
+    let moderator = a.register_as("marshal", "moderator").await;
+    let author = a.register("bard").await;
+    let reader = a.register("listener").await;
+    let fan = a.register("admirer").await;
+    a.put(&format!("/v1/users/{}/follow", author.id), &reader.token)
+        .await;
+    let post = a.create_post(&author, "zeppelin ballad").await;
+    a.put(&format!("/v1/posts/{post}/like"), &fan.token).await;
+    converge(&[&a, &b]).await;
+    let lists = [
+        "/v1/feed?limit=50",
+        "/v1/trending?limit=50",
+        "/v1/search/posts?q=zeppelin",
+    ];
+    // Where `reader` finds the post on `replica`.
+    async fn listed_on(replica: &TestApp, reader: &Session, post: i64, lists: &[&str]) -> usize {
+        let mut n = 0;
+        for uri in lists {
+            let r = replica.get(uri, Some(&reader.token)).await;
+            assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+            if r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["post"]["id"] == post || i["id"] == post)
+            {
+                n += 1;
+            }
+        }
+        n
+    }
+    // Read once on b, so that its caches hold the reader's (empty) muted words.
+    assert_eq!(listed_on(&b, &reader, post, &lists).await, 3);
+    let r = a
+        .post(
+            &format!("/v1/moderation/posts/{post}/hide"),
+            Some(&moderator.token),
+            json!({"reason": "off topic"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    converge(&[&a, &b]).await;
+    assert_eq!(listed_on(&b, &reader, post, &lists).await, 0);
+    b.get(&format!("/v1/posts/{post}"), Some(&reader.token))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "post_not_found");
+    let c = owner.replica_with(fast).await;
+    assert_eq!(listed_on(&c, &reader, post, &lists).await, 0);
+    let r = a
+        .post(
+            &format!("/v1/moderation/posts/{post}/restore"),
+            Some(&moderator.token),
+            json!({"reason": "fine after all"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    converge(&[&a, &b, &c]).await;
+    for replica in [&b, &c] {
+        assert_eq!(listed_on(replica, &reader, post, &lists).await, 3);
+    }
+
+    let r = a
+        .post(
+            "/v1/me/muted-words",
+            Some(&reader.token),
+            json!({"phrase": "ballad"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let muted = r.body["id"].as_i64().unwrap();
+    converge(&[&a, &b, &c]).await;
+    for replica in [&b, &c] {
+        assert_eq!(listed_on(replica, &reader, post, &lists).await, 0);
+    }
+    let r = a
+        .delete(&format!("/v1/me/muted-words/{muted}"), &reader.token)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    converge(&[&a, &b, &c]).await;
+    for replica in [&b, &c] {
+        assert_eq!(listed_on(replica, &reader, post, &lists).await, 3);
     }
 }

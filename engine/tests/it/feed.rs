@@ -147,6 +147,29 @@ fn deleted_posts_disappear_at_once_even_mid_session() {
     assert_eq!(engine.catalog_len(), ITEMS - 2);
 }
 
+/// A post hidden by a moderator leaves feeds as a deleted one does; restored, it is back in the
+/// catalog and in fresh feeds, including for a user whose list was ranked while it was hidden.
+#[test]
+fn hidden_posts_come_back_when_restored() {
+    let world = World::publish();
+    let engine = world.engine(FeedConfig::default());
+    let u9 = user_id(9);
+    let before = world.feed(&engine, u9, &first(10));
+    let post = before.items[0].post;
+    let item = (0..ITEMS).find(|&i| post_id(i) == post).unwrap();
+    engine.delete_post(post);
+    let hidden = world.feed(&engine, u9, &first(10));
+    assert!(!posts(&hidden).contains(&post));
+    assert_eq!(engine.catalog_len(), ITEMS - 1);
+    let mut restored = catalog().swap_remove(item);
+    restored.text = "restored".into();
+    engine.restore_post(restored);
+    assert_eq!(engine.catalog_len(), ITEMS);
+    assert_eq!(engine.author_of(post), Some(author_of(item)));
+    let again = world.feed(&engine, u9, &first(10));
+    assert_eq!(posts(&again), posts(&before));
+}
+
 /// A suspended author's posts leave every feed and trending at once (pages of running sessions
 /// included), and come back when released or when the suspension's time is up.
 #[test]
