@@ -71,14 +71,17 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<AuthUser
     let Some(token) = bearer(parts)? else {
         return Ok(None);
     };
-    let claims = state.keys.verify(token).map_err(|e| match e {
-        TokenError::Expired => {
-            ApiError::unauthorized("token_expired", "the access token expired; refresh it")
-        }
-        TokenError::Invalid => {
-            ApiError::unauthorized("invalid_token", "the access token is invalid")
-        }
-    })?;
+    let claims = state
+        .keys
+        .verify_once(&parts.extensions, token)
+        .map_err(|e| match e {
+            TokenError::Expired => {
+                ApiError::unauthorized("token_expired", "the access token expired; refresh it")
+            }
+            TokenError::Invalid => {
+                ApiError::unauthorized("invalid_token", "the access token is invalid")
+            }
+        })?;
     let id = claims
         .sub
         .parse()

@@ -22,6 +22,13 @@ pub struct Claims {
 }
 
 /// Why a token was refused.
+/// A bearer token and the verdict of its verification, kept in a request's extensions.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub token: String,
+    pub claims: Result<Claims, TokenError>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenError {
     Expired,
@@ -118,6 +125,20 @@ impl Keys {
     }
 
     /// The claims of a valid, unexpired token.
+    /// The claims of `token` as this request verified them: the rate-limit middleware verifies
+    /// the bearer token first and leaves its verdict in the request's extensions
+    /// ([`Verified`]), so the extractors do not verify it a second time.
+    pub fn verify_once(
+        &self,
+        extensions: &axum::http::Extensions,
+        token: &str,
+    ) -> Result<Claims, TokenError> {
+        match extensions.get::<Verified>() {
+            Some(v) if v.token == token => v.claims.clone(),
+            _ => self.verify(token),
+        }
+    }
+
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)

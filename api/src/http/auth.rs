@@ -33,10 +33,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3 to 30 characters of a-z, 0-9 and _ (case-insensitive, stored lowercased).
+    #[schema(pattern = "^[A-Za-z0-9_]{3,30}$")]
     pub handle: String,
     /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// Shown instead of the handle; at most 50 characters (default: the handle).
+    #[schema(max_length = 50)]
     pub display_name: Option<String>,
 }
 
@@ -56,6 +59,7 @@ pub struct RefreshRequest {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

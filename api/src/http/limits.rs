@@ -10,22 +10,28 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::auth::jwt::Verified;
 use crate::error::ApiError;
-use crate::limits::{Check, Class, Decision, Scope};
+use crate::limits::{Check, Class, Scope};
 use crate::state::AppState;
 
 /// The user a request's access token names, if its signature is valid (its session is checked
-/// by the handler's extractor, not here: this only picks the quota).
-fn token_user(state: &AppState, req: &Request) -> Option<i64> {
+/// by the handler's extractor, not here: this only picks the quota). The verdict is left in the
+/// request for the extractor ([`Verified`]).
+fn token_user(state: &AppState, req: &mut Request) -> Option<i64> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
-    state.keys.verify(token.trim()).ok()?.sub.parse().ok()
+    let token = token.trim().to_owned();
+    let claims = state.keys.verify(&token);
+    let user = claims.as_ref().ok().and_then(|c| c.sub.parse().ok());
+    req.extensions_mut().insert(Verified { token, claims });
+    user
 }
 
-pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let policy = &state.routes.policy;
     let Some(class) = (!policy.is_off())
         .then(|| Class::of(req.method(), req.uri().path()))
@@ -47,7 +53,7 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
             quota,
         });
     }
-    if let Some(user) = token_user(&state, &req)
+    if let Some(user) = token_user(&state, &mut req)
         && let Some(quota) = policy.quota(class, Scope::User)
     {
         named.push((Scope::User, quota));
@@ -73,20 +79,15 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         })
         .collect::<Vec<_>>()
         .join(", ");
-    // The binding one: a refusal, else the fewest requests left.
-    let (i, binding) = decisions
+    // The binding one: a refusal, else the fewest requests left (one decision per check).
+    let Some((i, binding)) = decisions
         .iter()
         .enumerate()
         .min_by_key(|(_, d)| (d.allowed, d.remaining))
         .map(|(i, d)| (i, *d))
-        .unwrap_or((
-            0,
-            Decision {
-                allowed: true,
-                remaining: 0,
-                reset_ms: 0,
-            },
-        ));
+    else {
+        return next.run(req).await;
+    };
     let reset_secs = (binding.reset_ms.max(0) as u64).div_ceil(1000);
     let current = format!(
         "\"{}-{}\";r={};t={}",

@@ -76,29 +76,63 @@ impl Modify for BearerAuth {
 /// The OpenAPI document and the routes it describes.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = routes();
-    document_rate_limits(&mut openapi);
+    document_common_answers(&mut openapi);
     (router, openapi)
 }
 
-/// Every `/v1` operation can answer 429 (`limits.rs`): added to each that does not list it.
-fn document_rate_limits(openapi: &mut utoipa::openapi::OpenApi) {
+/// The answers any `/v1` operation can give besides its own, added to each that does not list
+/// them (an outside schema-driven client must find no undocumented status): 400 (a malformed
+/// query, path or body), 401 (a bad token; open endpoints take an optional one), 404 where the
+/// path names a resource, 413 and 422 where a body or parameters are read, 403 (a suspended or
+/// banned account) where a token is required, 429 (`limits.rs`) and 503 (overload, timeout).
+fn document_common_answers(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    let too_many = ResponseBuilder::new()
-        .description(
-            "`rate_limited`: over a rate limit (`Retry-After`, `RateLimit-Policy` and `RateLimit` \
-             headers say which and until when)",
-        )
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
+    let answer = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
                 .build(),
         )
-        .build();
+    };
+    let always = [
+        (
+            "400",
+            answer(
+                "`invalid_json`, `unsupported_media_type`, `invalid_query`, `invalid_path`, \
+                 `invalid_cursor`: a malformed request",
+            ),
+        ),
+        (
+            "401",
+            answer("`missing_token`, `invalid_token`, `token_expired`, `session_ended`"),
+        ),
+        (
+            "429",
+            answer(
+                "`rate_limited`: over a rate limit (`Retry-After`, `RateLimit-Policy` and \
+                 `RateLimit` headers say which and until when)",
+            ),
+        ),
+        (
+            "503",
+            answer("`overloaded`, `timeout`: retry later (`Retry-After`)"),
+        ),
+    ];
+    let not_found = answer("no such resource (`user_not_found`, `post_not_found`, ...)");
+    let too_large = answer("`payload_too_large`: the body is over the size limit");
+    let invalid = answer("a field or parameter failed validation (`field` names it)");
+    let restricted = answer("`account_suspended`, `account_banned`, `insufficient_role`");
     for (path, item) in &mut openapi.paths.paths {
         if !path.starts_with("/v1/") {
             continue;
         }
+        let names_resource = path.contains('{');
         for op in [
             &mut item.get,
             &mut item.put,
@@ -109,10 +143,27 @@ fn document_rate_limits(openapi: &mut utoipa::openapi::OpenApi) {
         .into_iter()
         .flatten()
         {
-            op.responses
-                .responses
-                .entry("429".to_owned())
-                .or_insert_with(|| RefOr::T(too_many.clone()));
+            let has_body = op.request_body.is_some();
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let responses = &mut op.responses.responses;
+            for (status, response) in &always {
+                responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| response.clone());
+            }
+            let mut add =
+                |status: &str, when: bool, response: &RefOr<utoipa::openapi::Response>| {
+                    if when {
+                        responses
+                            .entry(status.to_owned())
+                            .or_insert_with(|| response.clone());
+                    }
+                };
+            add("404", names_resource, &not_found);
+            add("413", has_body, &too_large);
+            add("422", has_body || has_params, &invalid);
+            add("403", secured, &restricted);
         }
     }
 }

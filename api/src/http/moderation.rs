@@ -89,12 +89,15 @@ impl From<&UserRow> for AccountDto {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct UserListParams {
     /// Handles starting with this (case-insensitive), at most 30 characters.
+    #[param(max_length = 30)]
     pub handle: Option<String>,
     pub role: Option<Role>,
     pub status: Option<Status>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 200)]
     pub cursor: Option<String>,
 }
 
@@ -151,14 +154,17 @@ async fn list_users(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SuspendRequest {
     /// How long, in seconds: 60 to 315,360,000 (ten years).
+    #[schema(minimum = 60, maximum = 315_360_000)]
     pub duration_secs: i64,
     /// Why, 1 to 500 characters (kept in the audit log, shown to moderators).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonRequest {
     /// Why, 1 to 500 characters (kept in the audit log, shown to moderators).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: String,
 }
 
@@ -280,10 +286,13 @@ pub struct AuditParams {
     pub target_user: Option<i64>,
     /// One action: `role_changed`, `suspended`, `banned`, `reinstated`, `post_hidden`,
     /// `post_restored`, `post_removed`, `reports_dismissed`, `model_reloaded`, `admin_created`.
+    #[param(max_length = 40)]
     pub action: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 200)]
     pub cursor: Option<String>,
 }
 

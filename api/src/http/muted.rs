@@ -60,8 +60,10 @@ pub struct MutedWordsDto {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MuteRequest {
     /// A word, a `#topic` or a phrase: 1 to 100 characters, at most 8 words.
+    #[schema(min_length = 1, max_length = 100, pattern = "[A-Za-z0-9]")]
     pub phrase: String,
     /// For how long, 60 to 31,536,000 seconds (a year); absent for good.
+    #[schema(minimum = 60, maximum = 31_536_000)]
     pub duration_secs: Option<i64>,
 }
 

@@ -17,8 +17,10 @@ pub const MAX_LIMIT: usize = 100;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct PageParams {
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page; absent for the first page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 200)]
     pub cursor: Option<String>,
 }
 

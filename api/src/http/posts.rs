@@ -121,15 +121,18 @@ impl From<CommentRow> for CommentDto {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreatePost {
     /// 1 to 2000 characters; `#hashtags` become topics.
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub text: String,
-    /// Extra topics (at most 10 with the hashtags).
+    /// Extra topics (at most 10 with the hashtags), each 1 to 50 letters, digits, `_` or `-`.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub topics: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditPost {
     /// The new text (1 to 2000 characters); absent keeps the text.
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub text: Option<String>,
     /// The new topics; absent keeps the given topics.
     pub topics: Option<Vec<String>>,
@@ -138,12 +141,14 @@ pub struct EditPost {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateComment {
     /// 1 to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     pub text: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ViewBatch {
     /// Posts shown to the user, at most 100 per call; unknown or deleted posts are skipped.
+    #[schema(max_items = 100)]
     pub post_ids: Vec<i64>,
 }
 

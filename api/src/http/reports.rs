@@ -126,6 +126,7 @@ pub struct NewReport {
     pub category: Category,
     /// What happened, 0 to 1000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub text: String,
 }
 
@@ -198,8 +199,10 @@ async fn file_report(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 200)]
     pub cursor: Option<String>,
 }
 
@@ -239,8 +242,10 @@ pub struct QueueParams {
     pub status: Option<ReportStatus>,
     pub category: Option<Category>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 200)]
     pub cursor: Option<String>,
 }
 
@@ -369,8 +374,10 @@ pub struct CloseRequest {
     pub target: TargetDto,
     pub decision: DecisionDto,
     /// For `suspend_user`: 60 to 315,360,000 seconds.
+    #[schema(minimum = 60, maximum = 315_360_000)]
     pub duration_secs: Option<i64>,
     /// Why, 1 to 500 characters (kept in the audit log; reporters see only the outcome).
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub reason: String,
 }
 

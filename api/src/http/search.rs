@@ -24,10 +24,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
     /// The words to find (every word must match; the last one as a prefix). 1 to 200 characters.
+    #[param(min_length = 1, max_length = 200, pattern = "[A-Za-z0-9]")]
     pub q: String,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]+$", max_length = 200)]
     pub cursor: Option<String>,
 }
 

@@ -66,8 +66,10 @@ pub struct ProfileDto {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateProfile {
     /// At most 50 characters.
+    #[schema(max_length = 50)]
     pub display_name: Option<String>,
     /// At most 300 characters.
+    #[schema(max_length = 300)]
     pub bio: Option<String>,
 }
 
