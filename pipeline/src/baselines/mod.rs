@@ -47,9 +47,9 @@ pub struct BaselineConfig {
     /// at least one, each finite and positive).
     pub ease_lambdas: Vec<f64>,
     /// The largest catalog EASE is fitted on (default 3,000 items). Its dense solve takes O(items³)
-    /// time, once per λ on the validation split and once more on train (about 2 s a solve at 1,682
-    /// items on 2 cores, so about 13 s at 3,000 and 8 minutes at 10,000), and 20 bytes per item pair
-    /// (two f64 and one f32 matrix: 180 MB at 3,000, 2 GB at 10,000).
+    /// time, once per λ on the validation split and once more on train (0.6 s a solve at 1,682
+    /// items on 2 idle cores, so about 3.5 s at 3,000 and 2 minutes at 10,000), and 20 bytes per
+    /// item pair (two f64 and one f32 matrix: 180 MB at 3,000, 2 GB at 10,000).
     pub ease_max_items: usize,
     /// Seed of the Random baseline (default 42).
     pub random_seed: u64,
