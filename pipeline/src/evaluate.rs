@@ -402,6 +402,33 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// `reference` minus `other` on NDCG@K and Recall@K, user by user, with bootstrap intervals over
+    /// the same resamples as every other interval of this scorer: a paired comparison, in which what
+    /// makes a user easy or hard for both models cancels.
+    pub fn difference(&self, model: &str, reference: &Rankings, other: &Rankings) -> Difference {
+        let k = self.k;
+        let user = |r: &Rankings, u: usize| {
+            r[u].as_deref().map_or_else(UserMetrics::default, |r| {
+                metrics::user_metrics(r, &self.split.test_items[u], k)
+            })
+        };
+        let (mut ndcg, mut recall) = (Vec::new(), Vec::new());
+        for &u in &self.evaluated {
+            let (a, b) = (user(reference, u), user(other, u));
+            ndcg.push(a.ndcg - b.ndcg);
+            recall.push(a.recall - b.recall);
+        }
+        let stats = [RatioStatistic::mean(ndcg), RatioStatistic::mean(recall)];
+        let ci = uncertainty::bootstrap(&stats, &self.bootstrap);
+        Difference {
+            model: model.to_owned(),
+            ndcg: stats[0].estimate(),
+            ndcg_ci: ci[0],
+            recall: stats[1].estimate(),
+            recall_ci: ci[1],
+        }
+    }
+
     /// Ranks with `rank` and scores the result, timing the ranking.
     pub fn timed(
         &self,
@@ -414,6 +441,21 @@ impl<'a> Scorer<'a> {
         let scores = self.score(&rankings, fit_seconds, seconds);
         (rankings, scores)
     }
+}
+
+/// ALS minus another model, user by user (see [`Scorer::difference`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    /// The other model.
+    pub model: String,
+    /// Mean over the evaluated users of ALS's NDCG@K minus the model's.
+    pub ndcg: f64,
+    /// Its paired interval.
+    pub ndcg_ci: Interval,
+    /// Mean over the evaluated users of ALS's Recall@K minus the model's.
+    pub recall: f64,
+    /// Its paired interval.
+    pub recall_ci: Interval,
 }
 
 /// Per-user values of the evaluated users, in user order.
@@ -454,6 +496,8 @@ pub struct Evaluation {
     pub most_popular: ModelScores,
     /// The model's rankings (depth max(K, 50)), kept for `recs.tsv`.
     pub model_rankings: Rankings,
+    /// MostPopular's rankings, kept for the paired comparison.
+    pub popular_rankings: Rankings,
 }
 
 /// Evaluates `model` (fitted in `model_fit_seconds`) and the MostPopular baseline `popular` (fitted in
@@ -467,11 +511,13 @@ pub fn evaluate(
     let (split, depth) = (scorer.split, scorer.depth());
     let (model_rankings, model_scores) =
         scorer.timed(model.1, || rank_model(model.0, split, depth, show_progress));
-    let (_, popular_scores) = scorer.timed(popular.1, || rank_popular(popular.0, split, depth));
+    let (popular_rankings, popular_scores) =
+        scorer.timed(popular.1, || rank_popular(popular.0, split, depth));
     Evaluation {
         model: model_scores,
         most_popular: popular_scores,
         model_rankings,
+        popular_rankings,
     }
 }
 
@@ -696,5 +742,28 @@ mod tests {
         // a train count of 1 for item 0 and 0 for item 2.
         let expected = (-(2.0f64 / 3.0).log2() - (1.0f64 / 3.0).log2()) / 2.0;
         assert!((s.novelty - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn paired_difference_by_hand_and_against_itself() {
+        let split = split();
+        let scorer = Scorer::new(
+            &split,
+            2,
+            BootstrapConfig::default(),
+            SegmentConfig::default(),
+        );
+        // User 0 (test {2}): a hit at rank 1 against a miss; user 1 (test {0}): unscored against a
+        // hit at rank 2.
+        let a: Rankings = vec![Some(vec![2, 0]), None, None];
+        let b: Rankings = vec![Some(vec![0, 3]), Some(vec![1, 0]), None];
+        let d = scorer.difference("B", &a, &b);
+        assert_eq!(d.model, "B");
+        let second = 1.0 / 3f64.log2();
+        assert!((d.ndcg - (1.0 - second) / 2.0).abs() < 1e-12);
+        assert!((d.recall - 0.0).abs() < 1e-12);
+        assert!(d.ndcg_ci.low <= d.ndcg && d.ndcg <= d.ndcg_ci.high);
+        let same = scorer.difference("A", &a, &a);
+        assert_eq!((same.ndcg, same.ndcg_ci), (0.0, Interval::default()));
     }
 }

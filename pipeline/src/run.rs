@@ -180,6 +180,15 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         };
         baselines::evaluate_all(&scorer, &ev_config.baselines, validation.as_ref())
     })?;
+    let (baselines, baseline_rankings) = baselines;
+    let reference = &evaluation.model_rankings;
+    let mut versus_als =
+        vec![scorer.difference("MostPopular", reference, &evaluation.popular_rankings)];
+    versus_als.extend(
+        baseline_rankings
+            .iter()
+            .map(|(name, ranked)| scorer.difference(name, reference, ranked)),
+    );
     let seed_spread = if ev_config.seed_runs > 1 {
         Some(timings.stage("seed spread", || {
             let reported = SeedRun {
@@ -290,6 +299,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             most_popular: evaluation.most_popular.clone(),
             comparison,
             baselines,
+            versus_als,
             seed_spread,
             segments: scorer.definition(),
             bootstrap: ev_config.bootstrap.clone(),

@@ -108,6 +108,9 @@ pub struct Baseline {
     pub skipped: Option<String>,
 }
 
+/// Test rankings by model name.
+pub type NamedRankings = Vec<(String, Rankings)>;
+
 /// One hyper-parameter value scored on the validation split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GridPoint {
@@ -158,7 +161,8 @@ fn how_chosen(points: &[GridPoint]) -> String {
 
 /// Fits and scores item-kNN, EASE (when the catalog is small enough) and Random with `scorer`,
 /// choosing item-kNN's neighbours and EASE's λ on `validation` (the validation split: fit-part items
-/// excluded, validation items relevant; `None` keeps the first value of each grid).
+/// excluded, validation items relevant; `None` keeps the first value of each grid). Returns the
+/// baselines and, for the paired comparison, the test rankings of each scored one by name.
 ///
 /// # Errors
 ///
@@ -168,10 +172,11 @@ pub fn evaluate_all(
     scorer: &Scorer<'_>,
     config: &BaselineConfig,
     validation: Option<&EvalSplit>,
-) -> Result<Vec<Baseline>> {
+) -> Result<(Vec<Baseline>, NamedRankings)> {
     config.validate()?;
     let (split, k, depth) = (scorer.split, scorer.k, scorer.depth());
     let mut out = Vec::with_capacity(3);
+    let mut rankings = Vec::with_capacity(3);
 
     // One fit with the most neighbours serves every smaller k: the lists are sorted.
     let most = config.knn_neighbours.iter().copied().max().unwrap_or(1);
@@ -192,7 +197,8 @@ pub fn evaluate_all(
     let start = Instant::now();
     let knn = item_knn::ItemKnn::fit(&split.train_items, split.n_items, neighbours as usize);
     let fit = start.elapsed().as_secs_f64();
-    let (_, scores) = scorer.timed(fit, || knn.rank(split, depth));
+    let (ranked, scores) = scorer.timed(fit, || knn.rank(split, depth));
+    rankings.push(("ItemKNN".to_owned(), ranked));
     tracing::info!(ndcg = scores.metrics.ndcg, neighbours, fit, "item-knn");
     out.push(Baseline {
         name: "ItemKNN".into(),
@@ -229,7 +235,8 @@ pub fn evaluate_all(
         let start = Instant::now();
         let ease = ease::Ease::fit(&split.train_items, split.n_items, lambda)?;
         let fit = start.elapsed().as_secs_f64();
-        let (_, scores) = scorer.timed(fit, || ease.rank(split, depth));
+        let (ranked, scores) = scorer.timed(fit, || ease.rank(split, depth));
+        rankings.push(("EASE".to_owned(), ranked));
         tracing::info!(ndcg = scores.metrics.ndcg, lambda, fit, "ease");
         out.push(Baseline {
             name: "EASE".into(),
@@ -240,7 +247,8 @@ pub fn evaluate_all(
         });
     }
 
-    let (_, scores) = scorer.timed(0.0, || random::rank(split, depth, config.random_seed));
+    let (ranked, scores) = scorer.timed(0.0, || random::rank(split, depth, config.random_seed));
+    rankings.push(("Random".to_owned(), ranked));
     out.push(Baseline {
         name: "Random".into(),
         params: format!("uniform, seed {}", config.random_seed),
@@ -248,7 +256,7 @@ pub fn evaluate_all(
         scores: Some(scores),
         skipped: None,
     });
-    Ok(out)
+    Ok((out, rankings))
 }
 
 /// The users of each item (ascending), from each user's train items.
@@ -318,7 +326,9 @@ mod tests {
             },
             SegmentConfig::default(),
         );
-        let all = evaluate_all(&scorer, &BaselineConfig::default(), None).unwrap();
+        let (all, rankings) = evaluate_all(&scorer, &BaselineConfig::default(), None).unwrap();
+        let ranked: Vec<&str> = rankings.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(ranked, ["ItemKNN", "EASE", "Random"]);
         let names: Vec<&str> = all.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["ItemKNN", "EASE", "Random"]);
         assert!(
@@ -334,7 +344,8 @@ mod tests {
             ease_max_items: 4,
             ..BaselineConfig::default()
         };
-        let all = evaluate_all(&scorer, &small, None).unwrap();
+        let (all, rankings) = evaluate_all(&scorer, &small, None).unwrap();
+        assert_eq!(rankings.len(), 2, "no rankings for a skipped baseline");
         assert!(all[1].scores.is_none());
         let reason = all[1].skipped.as_deref().unwrap();
         assert!(

@@ -282,6 +282,42 @@ fn write_models(s: &mut String, ev: &EvaluationReport) -> std::fmt::Result {
             m.scoring_seconds
         )?;
     }
+    if !ev.versus_als.is_empty() {
+        writeln!(
+            s,
+            "\nALS minus each model, user by user (paired: the intervals come from the same \
+             resamples, so what makes a user easy or hard for both cancels):\n"
+        )?;
+        writeln!(
+            s,
+            "| model | NDCG@{k} difference | | Recall@{k} difference | |"
+        )?;
+        writeln!(s, "|---|---:|---|---:|---|")?;
+        let verdict = |ci: Interval| {
+            if ci.low > 0.0 {
+                "ALS better"
+            } else if ci.high < 0.0 {
+                "ALS worse"
+            } else {
+                "not distinguishable"
+            }
+        };
+        for d in &ev.versus_als {
+            writeln!(
+                s,
+                "| {} | {:+.4} [{:+.4}, {:+.4}] | {} | {:+.4} [{:+.4}, {:+.4}] | {} |",
+                d.model,
+                d.ndcg,
+                d.ndcg_ci.low,
+                d.ndcg_ci.high,
+                verdict(d.ndcg_ci),
+                d.recall,
+                d.recall_ci.low,
+                d.recall_ci.high,
+                verdict(d.recall_ci)
+            )?;
+        }
+    }
     writeln!(
         s,
         "\nALS and MostPopular as above; every baseline ranks the full catalog without the user's \

@@ -15,7 +15,7 @@ use crate::baselines::Baseline;
 use crate::config::Weighting;
 use crate::content::ContentReport;
 use crate::error::Result;
-use crate::evaluate::{ModelScores, SeedSpread};
+use crate::evaluate::{Difference, ModelScores, SeedSpread};
 use crate::index::AnnReport;
 use crate::metrics::Metrics;
 use crate::segments::SegmentDefinition;
@@ -151,6 +151,8 @@ pub struct EvaluationReport {
     pub comparison: Vec<Comparison>,
     /// Item-kNN, EASE and Random on the same split, each scored or skipped with the reason.
     pub baselines: Vec<Baseline>,
+    /// ALS minus each other scored model on NDCG@K and Recall@K, with paired bootstrap intervals.
+    pub versus_als: Vec<Difference>,
     /// ALS's NDCG@K and Recall@K over several training seeds (`None` with one seed run).
     pub seed_spread: Option<SeedSpread>,
     /// How the user and item segments came out on this split.
@@ -454,6 +456,19 @@ pub(crate) mod tests {
                 model,
                 most_popular,
                 baselines,
+                versus_als: vec![Difference {
+                    model: "MostPopular".into(),
+                    ndcg: 0.125,
+                    ndcg_ci: Interval {
+                        low: 0.1,
+                        high: 0.15,
+                    },
+                    recall: -0.01,
+                    recall_ci: Interval {
+                        low: -0.03,
+                        high: 0.01,
+                    },
+                }],
                 seed_spread: Some(SeedSpread {
                     runs: vec![
                         SeedRun {
@@ -669,6 +684,13 @@ pub(crate) mod tests {
         );
         assert!(md.contains("95 % confidence intervals, percentile bootstrap over the 100"));
         assert!(md.contains("| K | ALS | MostPopular | ItemKNN |"), "{md}");
+        assert!(
+            md.contains(
+                "| MostPopular | +0.1250 [+0.1000, +0.1500] | ALS better | -0.0100 [-0.0300, +0.0100] | \
+                 not distinguishable |"
+            ),
+            "{md}"
+        );
         // The seed spread: mean of 0.25 and 0.23, sample sd 0.0141.
         assert!(
             md.contains("seeds 42, 43 (the reported model is seed 42)"),

@@ -222,6 +222,20 @@ fn report_holds_every_baseline_intervals_seed_spread_and_segments() {
             "{name}"
         );
     }
+    // The paired differences: ALS minus every other scored model, equal to the difference of the
+    // means.
+    let others: Vec<&str> = ev.versus_als.iter().map(|d| d.model.as_str()).collect();
+    assert_eq!(others, ["MostPopular", "ItemKNN", "EASE", "Random"]);
+    for d in &ev.versus_als {
+        let (_, other) = ev
+            .scored_models()
+            .into_iter()
+            .find(|(n, _)| *n == d.model)
+            .unwrap();
+        let expected = ev.model.metrics.ndcg - other.metrics.ndcg;
+        assert!((d.ndcg - expected).abs() < 1e-9, "{d:?}");
+        assert!(d.ndcg_ci.low <= d.ndcg && d.ndcg <= d.ndcg_ci.high, "{d:?}");
+    }
     let spread = ev.seed_spread.as_ref().unwrap();
     let seeds: Vec<u64> = spread.runs.iter().map(|r| r.seed).collect();
     assert_eq!(seeds, [c.als.seed, c.als.seed + 1, c.als.seed + 2]);
