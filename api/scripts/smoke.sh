@@ -46,6 +46,20 @@ assert len(set(ids)) == len(ids)
 print('feed ok:', len(ids), 'items, model', page['model_version'])
 "
 curl -sf "$base/v1/search/posts?q=smoke" | json "['items'][0]['id']" | grep -qx "$post_id"
+
+# The README's curl session itself, as written (against this server).
+session=$(awk '/A session with curl:$/ {f = 1; next} f && /^```sh/ {g = 1; next} g && /^```/ {exit} g' README.md \
+  | sed "s|^api=http://127.0.0.1:8080|api=$base|")
+[ -n "$session" ] || { echo "no curl session found in README.md"; exit 1; }
+bash -euo pipefail -c "$session" >"$work/session" || { echo "the README's session failed:"; cat "$work/session"; exit 1; }
+ada=$(post /v1/auth/login '{"handle":"ada","password":"correct-horse-1"}' | json "['access_token']")
+curl -sf "$base/v1/me" -H "authorization: Bearer $ada" | python3 -c "
+import json, sys
+me = json.load(sys.stdin)
+assert 1 <= me['following'] <= 3 and me['posts'] == 1, me
+print('README session ok: follows', me['following'], 'posts', me['posts'])
+"
+grep -q '"items":\[{' "$work/session" || { echo "the README's next page is empty"; cat "$work/session"; exit 1; }
 kill -TERM $pid
 wait $pid
 echo "smoke test passed"

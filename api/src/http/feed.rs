@@ -15,6 +15,7 @@ use super::posts::PostDto;
 use crate::auth::extract::{AuthUser, MaybeUser};
 use crate::error::{ErrorBody, Result};
 use crate::state::AppState;
+use crate::store::posts::PostRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -23,28 +24,40 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Why a post is in the feed.
+/// Why a post is in a feed.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ReasonDto {
-    /// `similar`, `followed`, `trending`, `popular` or `fresh`.
+    /// Stable: `similar`, `followed`, `trending`, `popular` or `fresh`.
     pub code: String,
-    /// A phrase a client can show ("from someone you follow").
-    pub text: &'static str,
+    /// For a person to read, naming the author or topic where it helps ("From @ana, whom you
+    /// follow", "Popular in #cars right now").
+    pub text: String,
 }
 
-impl From<Reason> for ReasonDto {
-    fn from(reason: Reason) -> Self {
+impl ReasonDto {
+    /// `reason` for `post`.
+    pub fn explain(reason: Reason, post: &PostRow) -> Self {
         let code = serde_json::to_value(reason)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        Self {
-            code,
-            text: reason.describe(),
-        }
+        let author = &post.author_handle;
+        let topic = post.topics.split_whitespace().next();
+        let text = match (reason, topic) {
+            (Reason::Similar, Some(t)) => format!("Because you liked posts about #{t}"),
+            (Reason::Similar, None) => "Like posts you liked".to_owned(),
+            (Reason::Followed, _) => format!("From @{author}, whom you follow"),
+            (Reason::Trending, Some(t)) => format!("Popular in #{t} right now"),
+            (Reason::Trending, None) => "Popular right now".to_owned(),
+            (Reason::Popular, Some(t)) => format!("Among the most liked posts about #{t}"),
+            (Reason::Popular, None) => "Among the most liked posts".to_owned(),
+            (Reason::Fresh, Some(t)) => format!("New in #{t}"),
+            (Reason::Fresh, None) => format!("New from @{author}"),
+        };
+        Self { code, text }
     }
 }
 
-/// One ranked post.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FeedItemDto {
     pub post: PostDto,
@@ -102,7 +115,11 @@ async fn feed(
             (!muted.hides_post(&row, now)).then(|| FeedItemDto {
                 post: PostDto::from(&*row),
                 score: item.score,
-                reasons: item.reasons.into_iter().map(ReasonDto::from).collect(),
+                reasons: item
+                    .reasons
+                    .into_iter()
+                    .map(|r| ReasonDto::explain(r, &row))
+                    .collect(),
             })
         }));
         rounds += 1;

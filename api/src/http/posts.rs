@@ -42,7 +42,8 @@ pub struct PostDto {
     pub author: AuthorDto,
     /// The text exactly as it was sent.
     pub text: String,
-    /// The text escaped for inclusion in HTML (clients rendering HTML use this one).
+    /// The text escaped for inclusion in HTML (clients rendering HTML use this one): `&`, `<`,
+    /// `>`, `"` and `'` as entities, everything else as sent.
     pub text_html: String,
     /// Topic labels: those given and the text's hashtags, lowercased.
     pub topics: Vec<String>,
@@ -76,7 +77,7 @@ impl From<&PostRow> for PostDto {
                 handle: row.author_handle.clone(),
             },
             text: row.text.clone(),
-            text_html: ammonia::clean_text(&row.text),
+            text_html: escape_html(&row.text),
             topics: row.topic_list(),
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -89,6 +90,23 @@ impl From<&PostRow> for PostDto {
             }),
         }
     }
+}
+
+/// `text` escaped for HTML text and quoted attribute values: `&`, `<`, `>`, `"` and `'` become
+/// entities, nothing else changes (spaces, line breaks and every other character stay as sent).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A comment.
@@ -111,7 +129,7 @@ impl From<CommentRow> for CommentDto {
                 id: row.author_id,
                 handle: row.author_handle,
             },
-            text_html: ammonia::clean_text(&row.text),
+            text_html: escape_html(&row.text),
             text: row.text,
             created_at: row.created_at,
         }

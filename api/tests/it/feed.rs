@@ -113,6 +113,30 @@ async fn feed_follows_filters_and_pages(app: TestApp) {
             .any(|r| r["code"] == "followed"),
         "{friend_item}"
     );
+    // Reasons say why in words, naming the author or the topic.
+    let handle = friend_item["post"]["author"]["handle"].as_str().unwrap();
+    for item in first["items"].as_array().unwrap() {
+        for r in item["reasons"].as_array().unwrap() {
+            let text = r["text"].as_str().unwrap();
+            let topic = item["post"]["topics"][0].as_str();
+            let by = item["post"]["author"]["handle"].as_str().unwrap();
+            match (r["code"].as_str().unwrap(), topic) {
+                ("followed", _) => assert_eq!(text, format!("From @{by}, whom you follow")),
+                ("trending", Some(t)) => assert_eq!(text, format!("Popular in #{t} right now")),
+                ("similar", Some(t)) => {
+                    assert_eq!(text, format!("Because you liked posts about #{t}"));
+                }
+                (code, _) => assert!(!text.is_empty() && text != code, "{code}: {text}"),
+            }
+        }
+    }
+    assert!(
+        friend_item["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["text"] == format!("From @{handle}, whom you follow"))
+    );
 }
 
 async fn feed_reflects_writes_at_once(app: TestApp) {
