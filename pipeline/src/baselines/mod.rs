@@ -166,8 +166,9 @@ fn how_chosen(points: &[GridPoint]) -> String {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] for invalid settings; [`Error::Numeric`] if EASE's Gram matrix is not
-/// positive definite (it always is for λ > 0, short of a numerical breakdown).
+/// [`Error::InvalidConfig`] for invalid settings. A numerical breakdown of EASE's solve (its Gram
+/// matrix is positive definite for λ > 0, but a λ far below the counts can round a pivot to zero)
+/// skips EASE with the error as the reason instead.
 pub fn evaluate_all(
     scorer: &Scorer<'_>,
     config: &BaselineConfig,
@@ -220,31 +221,32 @@ pub fn evaluate_all(
             ease::memory_bytes(split.n_items) as f64 / 1e9
         );
         tracing::info!(reason, "ease skipped");
-        let lambdas: Vec<String> = config.ease_lambdas.iter().map(f64::to_string).collect();
         out.push(Baseline {
             name: "EASE".into(),
-            params: format!("λ from {}", lambdas.join(", ")),
+            params: format!("λ from {}", lambda_list(&config.ease_lambdas)),
             validation: Vec::new(),
             scores: None,
             skipped: Some(reason),
         });
     } else {
-        let (lambda, ease_points) = choose(&config.ease_lambdas, validation, k, |l, v| {
-            Ok(ease::Ease::fit(&v.train_items, v.n_items, l)?.rank(v, k))
-        })?;
-        let start = Instant::now();
-        let ease = ease::Ease::fit(&split.train_items, split.n_items, lambda)?;
-        let fit = start.elapsed().as_secs_f64();
-        let (ranked, scores) = scorer.timed(fit, || ease.rank(split, depth));
-        rankings.push(("EASE".to_owned(), ranked));
-        tracing::info!(ndcg = scores.metrics.ndcg, lambda, fit, "ease");
-        out.push(Baseline {
-            name: "EASE".into(),
-            params: format!("λ = {lambda} ({})", how_chosen(&ease_points)),
-            validation: ease_points,
-            scores: Some(scores),
-            skipped: None,
-        });
+        match fit_ease(scorer, &config.ease_lambdas, validation) {
+            Ok((baseline, ranked)) => {
+                rankings.push(("EASE".to_owned(), ranked));
+                out.push(baseline);
+            }
+            // A numerical breakdown of the solve loses one baseline, not the run.
+            Err(e @ Error::NotPositiveDefinite { .. }) => {
+                tracing::warn!(error = %e, "ease skipped");
+                out.push(Baseline {
+                    name: "EASE".into(),
+                    params: format!("λ from {}", lambda_list(&config.ease_lambdas)),
+                    validation: Vec::new(),
+                    scores: None,
+                    skipped: Some(format!("the dense solve failed: {e}")),
+                });
+            }
+            Err(e) => return Err(e),
+        }
     }
 
     let (ranked, scores) = scorer.timed(0.0, || random::rank(split, depth, config.random_seed));
@@ -257,6 +259,44 @@ pub fn evaluate_all(
         skipped: None,
     });
     Ok((out, rankings))
+}
+
+/// "100, 250, 500".
+fn lambda_list(lambdas: &[f64]) -> String {
+    lambdas
+        .iter()
+        .map(f64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// EASE with λ chosen on `validation`, refitted on train and scored: the baseline and its rankings.
+///
+/// # Errors
+///
+/// [`Error::NotPositiveDefinite`] if a solve breaks down numerically.
+fn fit_ease(
+    scorer: &Scorer<'_>,
+    lambdas: &[f64],
+    validation: Option<&EvalSplit>,
+) -> Result<(Baseline, Rankings)> {
+    let (split, k, depth) = (scorer.split, scorer.k, scorer.depth());
+    let (lambda, points) = choose(lambdas, validation, k, |l, v| {
+        Ok(ease::Ease::fit(&v.train_items, v.n_items, l)?.rank(v, k))
+    })?;
+    let start = Instant::now();
+    let ease = ease::Ease::fit(&split.train_items, split.n_items, lambda)?;
+    let fit = start.elapsed().as_secs_f64();
+    let (ranked, scores) = scorer.timed(fit, || ease.rank(split, depth));
+    tracing::info!(ndcg = scores.metrics.ndcg, lambda, fit, "ease");
+    let baseline = Baseline {
+        name: "EASE".into(),
+        params: format!("λ = {lambda} ({})", how_chosen(&points)),
+        validation: points,
+        scores: Some(scores),
+        skipped: None,
+    };
+    Ok((baseline, ranked))
 }
 
 /// The users of each item (ascending), from each user's train items.
@@ -314,18 +354,19 @@ mod tests {
         }
     }
 
+    /// A scorer at K = 2 with a cheap bootstrap.
+    fn quick_scorer(split: &EvalSplit) -> Scorer<'_> {
+        let boot = BootstrapConfig {
+            resamples: 20,
+            ..BootstrapConfig::default()
+        };
+        Scorer::new(split, 2, boot, SegmentConfig::default())
+    }
+
     #[test]
     fn every_baseline_is_scored_or_skipped_with_a_reason() {
         let s = split(5);
-        let scorer = Scorer::new(
-            &s,
-            2,
-            BootstrapConfig {
-                resamples: 20,
-                ..BootstrapConfig::default()
-            },
-            SegmentConfig::default(),
-        );
+        let scorer = quick_scorer(&s);
         let (all, rankings) = evaluate_all(&scorer, &BaselineConfig::default(), None).unwrap();
         let ranked: Vec<&str> = rankings.iter().map(|r| r.0.as_str()).collect();
         assert_eq!(ranked, ["ItemKNN", "EASE", "Random"]);
@@ -412,5 +453,27 @@ mod tests {
         let (best, points) = choose(&[7u32], Some(&v), 2, |_, _| unreachable!()).unwrap();
         assert_eq!((best, points.len()), (7, 0));
         assert_eq!(how_chosen(&points), "fixed");
+    }
+
+    #[test]
+    fn a_breakdown_of_the_ease_solve_skips_it_with_the_reason() {
+        // Items 0 and 1 have the same one user: XᵀX is singular (its first block is all ones), and
+        // λ = 1e-300 vanishes beside 1, so the second pivot is exactly 0.
+        let s = EvalSplit {
+            train_items: vec![vec![0, 1], vec![2]],
+            test_items: vec![vec![2], vec![3]],
+            n_items: 4,
+        };
+        let scorer = quick_scorer(&s);
+        let config = BaselineConfig {
+            ease_lambdas: vec![1e-300],
+            ..BaselineConfig::default()
+        };
+        let (all, rankings) = evaluate_all(&scorer, &config, None).unwrap();
+        assert!(all[1].scores.is_none());
+        let reason = all[1].skipped.as_deref().unwrap();
+        assert!(reason.contains("not positive definite"), "{reason}");
+        assert!(all[0].scores.is_some() && all[2].scores.is_some());
+        assert_eq!(rankings.len(), 2);
     }
 }
