@@ -42,6 +42,7 @@ macro_rules! both {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: DATABASE_URL, or a server on 127.0.0.1:5432")]
                 async fn $name() {
                     if let Some(app) = $crate::TestApp::postgres().await {
                         super::$name(app).await;
@@ -69,6 +70,7 @@ macro_rules! both_with {
         mod with_postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: DATABASE_URL, or a server on 127.0.0.1:5432")]
                 async fn $name() {
                     let mut config = $crate::TestApp::config();
                     ($change)(&mut config);
@@ -145,6 +147,21 @@ pub fn unique() -> String {
     )
 }
 
+/// The PostgreSQL database the tests use without `DATABASE_URL` (the one every machine here
+/// runs).
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// `REDIS_URL`, else this machine's default Redis when something listens on 127.0.0.1:6379.
+pub fn redis_url() -> Option<String> {
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        return Some(url);
+    }
+    let addr: std::net::SocketAddr = "127.0.0.1:6379".parse().ok()?;
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300))
+        .ok()
+        .map(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 pub fn require(var: &str) -> bool {
     std::env::var(var).is_ok_and(|v| v == "1")
 }
@@ -167,24 +184,25 @@ impl TestApp {
         Self::build(config, dir, None).await
     }
 
-    /// `None` (skipped, with a note) without `DATABASE_URL`.
+    /// An app over a fresh database of the PostgreSQL server `api/build.rs` found
+    /// (`DATABASE_URL`, else this machine's default); `None` when it found none (the cases of
+    /// `both!` are then compiled as ignored; others fall back to SQLite).
     pub async fn postgres() -> Option<Self> {
         Self::postgres_with(Self::config()).await
     }
 
     pub async fn postgres_with(mut config: ServeConfig) -> Option<Self> {
-        let Ok(base) = std::env::var("DATABASE_URL") else {
-            assert!(
-                !require("SOCIAL_LIVE_REQUIRE_POSTGRES"),
-                "DATABASE_URL is required"
-            );
-            eprintln!("note: DATABASE_URL is not set; skipping the PostgreSQL run of this test");
+        if !cfg!(postgres_tests) {
             return None;
-        };
+        }
+        let base = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+            .unwrap_or_else(|| DEFAULT_POSTGRES.to_owned());
         let name = format!("sl_test_{}", unique());
         let mut admin = sqlx::PgConnection::connect(&base)
             .await
-            .expect("connect to DATABASE_URL");
+            .unwrap_or_else(|e| panic!("connect to {base}: {e}"));
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await

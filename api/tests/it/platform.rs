@@ -197,26 +197,29 @@ async fn docs_health_and_metrics(app: TestApp) {
         .assert_error(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable");
 }
 
-/// Per-IP login limit, in process and (when `REDIS_URL` is set) in Redis under a fresh prefix.
+/// Per-IP login limit, in process and (with `REDIS_URL`, or a Redis on 127.0.0.1:6379) in Redis
+/// under a fresh prefix.
 async fn login_limit_per_ip(app: TestApp) {
     drop(app);
     let mut config = TestApp::config();
     config.trust_forwarded_for = true;
     config.login_max_per_ip = 3;
     let mut configs = vec![config.clone()];
-    match std::env::var("REDIS_URL") {
-        Ok(url) => {
+    match crate::redis_url() {
+        Some(url) => {
             config.redis_url = Some(url);
             // Unique per run: the SQLite and PostgreSQL runs of this test go at the same time.
             config.redis_prefix = format!("sl-test-{}:", crate::unique());
             configs.push(config);
         }
-        Err(_) => {
+        None => {
             assert!(
                 !crate::require("SOCIAL_LIVE_REQUIRE_REDIS"),
                 "REDIS_URL is required"
             );
-            eprintln!("note: REDIS_URL is not set; skipping the Redis run of the login limit");
+            eprintln!(
+                "note: no Redis (REDIS_URL, 127.0.0.1:6379); skipping the Redis run of the login limit"
+            );
         }
     }
     for config in configs {

@@ -527,6 +527,10 @@ async fn cached_post_rows_follow_the_log(app: TestApp) {
 /// database restart would): the replicas reconnect by themselves, and writes made after the cut
 /// reach both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: DATABASE_URL, or a server on 127.0.0.1:5432"
+)]
 async fn postgres_connections_cut_replicas_recover() {
     let Some(app) = TestApp::postgres().await else {
         return;
