@@ -124,12 +124,19 @@ pub fn objective_svg(losses: &[f64]) -> Result<String> {
             .map_err(|e| plot_err(NAME)(e.to_string()))?;
         let x_max = losses.len().max(2) as f64;
         let y_range = padded_range(losses.iter().copied(), false);
+        let (y_ticks, decimals) = nice_ticks(&y_range, MAX_TICKS);
         let mut chart = ChartBuilder::on(&root)
             .caption("ALS training loss per iteration", ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(90)
-            .build_cartesian_2d(1.0..x_max, y_range)
+            .build_cartesian_2d(
+                RangedCoordf64::from(1.0..x_max),
+                Ticked {
+                    inner: RangedCoordf64::from(y_range),
+                    ticks: y_ticks,
+                },
+            )
             .map_err(|e| plot_err(NAME)(e.to_string()))?;
         chart
             .configure_mesh()
@@ -137,7 +144,7 @@ pub fn objective_svg(losses: &[f64]) -> Result<String> {
             .x_desc("iteration")
             .y_desc("loss: (weighted squared error + regularisation) / total confidence")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.3e}"))
+            .y_label_formatter(&|v| format!("{v:.decimals$}"))
             .draw()
             .map_err(|e| plot_err(NAME)(e.to_string()))?;
         let points: Vec<(f64, f64)> = losses
@@ -432,6 +439,21 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         sorted.dedup();
         assert_eq!(sorted.len(), y.len(), "repeated y labels: {labels:?}");
+    }
+
+    #[test]
+    fn a_flat_loss_curve_gets_distinct_y_labels() {
+        // Losses that differ in the fourth significant digit, as a converged fit's do.
+        let svg = objective_svg(&[0.040_63, 0.040_62, 0.040_615, 0.040_61]).unwrap();
+        let y: Vec<String> = texts(&svg)
+            .into_iter()
+            .filter(|l| l.starts_with("0.0"))
+            .collect();
+        assert!(y.len() >= 3, "{y:?}");
+        let mut unique = y.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), y.len(), "repeated labels: {y:?}");
     }
 
     #[test]
