@@ -183,7 +183,8 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
     Ok(config)
 }
 
-/// The metrics table (model beside MostPopular), the ANN recall and where the model went.
+/// The metrics table (every model of the report with its intervals), the ANN recall and where
+/// the model went.
 fn print_summary(outcome: &pipeline::RunOutcome) -> Result<()> {
     let report = &outcome.report;
     let mut out = std::io::stdout().lock();
@@ -210,19 +211,37 @@ fn print_summary(outcome: &pipeline::RunOutcome) -> Result<()> {
             best.ndcg
         )?;
     }
+    let evaluation = &report.evaluation;
+    let k = evaluation.k;
+    let ndcg = format!("NDCG@{k} [95% CI]");
+    let recall = format!("Recall@{k} [95% CI]");
+    let coverage = format!("coverage@{k}");
     writeln!(
         out,
-        "{:<14} {:>8} {:>12} {:>10}",
-        "metric", "ALS", "MostPopular", "relative"
+        "{:<12} {:>26} {:>26} {:>12} {:>8}",
+        "model", ndcg, recall, coverage, "fit s"
     )?;
-    for c in &report.evaluation.comparison {
-        let relative = c
-            .relative
-            .map_or_else(|| "n/a".to_owned(), |r| format!("{:+.1}%", 100.0 * r));
+    for (name, scores) in evaluation.scored_models() {
+        let (m, ci) = (&scores.metrics, &scores.intervals);
         writeln!(
             out,
-            "{:<14} {:>8.4} {:>12.4} {:>10}",
-            c.metric, c.model, c.most_popular, relative
+            "{:<12} {:>26} {:>26} {:>12.4} {:>8.2}",
+            name,
+            format!("{:.4} [{:.4}, {:.4}]", m.ndcg, ci.ndcg.low, ci.ndcg.high),
+            format!(
+                "{:.4} [{:.4}, {:.4}]",
+                m.recall, ci.recall.low, ci.recall.high
+            ),
+            m.coverage,
+            scores.fit_seconds
+        )?;
+    }
+    for skipped in evaluation.baselines.iter().filter(|b| b.scores.is_none()) {
+        writeln!(
+            out,
+            "{:<12} skipped: {}",
+            skipped.name,
+            skipped.skipped.as_deref().unwrap_or("")
         )?;
     }
     writeln!(
