@@ -94,6 +94,75 @@ pub fn write_npy_f32(path: &Path, a: ArrayView2<'_, f32>) -> io::Result<()> {
     out.flush()
 }
 
+/// Reads a 2-d NumPy `.npy` file of little-endian `f32` (`'<f4'`) or `i32` (`'<i4'`, converted
+/// to `f32` exactly below 2^24) in C order, as NumPy's `np.save` writes it (format 1.0 or 2.0).
+///
+/// # Errors
+/// I/O errors, and `InvalidData` for any other layout or element type.
+pub fn read_npy_f32(path: &Path) -> io::Result<ndarray::Array2<f32>> {
+    let bytes = fs::read(path)?;
+    let bad = |why: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {why}", path.display()),
+        )
+    };
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("not an .npy file"));
+    }
+    let (len, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        _ if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(bad("truncated header")),
+    };
+    let header = std::str::from_utf8(
+        bytes
+            .get(start..start + len)
+            .ok_or_else(|| bad("truncated header"))?,
+    )
+    .map_err(|_| bad("header is not UTF-8"))?;
+    if header.contains("'fortran_order': True") {
+        return Err(bad("Fortran order"));
+    }
+    let int = header.contains("'<i4'");
+    if !int && !header.contains("'<f4'") {
+        return Err(bad("element type is neither <f4 nor <i4"));
+    }
+    let shape = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad("no shape"))?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| bad("bad shape")))
+        .collect::<io::Result<_>>()?;
+    let [rows, cols] = dims[..] else {
+        return Err(bad("not 2-d"));
+    };
+    let data = &bytes[start + len..];
+    if data.len() != rows * cols * 4 {
+        return Err(bad("data length differs from the shape"));
+    }
+    let values = data
+        .chunks_exact(4)
+        .map(|c| {
+            let b = [c[0], c[1], c[2], c[3]];
+            if int {
+                i32::from_le_bytes(b) as f32
+            } else {
+                f32::from_le_bytes(b)
+            }
+        })
+        .collect();
+    ndarray::Array2::from_shape_vec((rows, cols), values).map_err(|_| bad("bad shape"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +175,17 @@ mod tests {
         assert_eq!(percentile(&samples, 100.0), Duration::from_micros(100));
         assert_eq!(percentile(&samples, 0.0), Duration::from_micros(1));
         assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn npy_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        let a = ndarray::array![[1.0f32, -2.5, 3.0], [0.0, 4.0, 1e-3]];
+        write_npy_f32(&path, a.view()).unwrap();
+        assert_eq!(read_npy_f32(&path).unwrap(), a);
+        std::fs::write(&path, b"not numpy").unwrap();
+        assert!(read_npy_f32(&path).is_err());
     }
 
     #[test]
