@@ -2,13 +2,11 @@
 //!
 //! `cargo bench -p benches --bench ann`. Vectors are seeded and shaped like ALS item factors
 //! (`benches::factors`): [`N_SMALL`] items always, [`N_LARGE`] only with
-//! `SOCIAL_LIVE_BENCH_LARGE=1` (a serial hnsw_rs build of a million vectors takes the better part
-//! of an hour on two cores). Queries are user-like vectors of the same space.
+//! `SOCIAL_LIVE_BENCH_LARGE=1` (a build of a million vectors takes minutes). Queries are user-like vectors of the same space.
 //!
 //! Criterion times one query per iteration at each `ef` in [`EF_VALUES`] (throughput in
-//! queries/s) through `AnnIndex::search_with_ef` (the flat serving layout). The one-off passes
-//! also measure `AnnIndex::reference_search_with_ef` (hnsw_rs's own search on the same graph),
-//! so before and after are measured side by side on one build. Recall is not a timing, and the build is far too slow to repeat ten times, so
+//! queries/s) through `AnnIndex::search_with_ef` (the flat serving layout). Recall is not a
+//! timing, and the build is too slow to repeat ten times, so
 //! both are measured once per size (with a best-of-[`QPS_PASSES`] queries/s over all queries
 //! beside them), printed to stderr and written to `<target>/criterion/ann-summary.{json,md}`
 //! (or `$SOCIAL_LIVE_BENCH_OUT`) for BENCHMARKS.md.
@@ -46,11 +44,9 @@ const EF_VALUES: [usize; 5] = [10, 16, 32, 64, 128];
 const QPS_PASSES: usize = 3;
 const SEED: u64 = 42;
 
-/// Recall@K and single-thread queries/s at one `ef`, through hnsw_rs and the serving layout.
+/// Recall@K and single-thread queries/s at one `ef`.
 struct EfRow {
     ef: usize,
-    hnsw_rs_recall: f64,
-    hnsw_rs_qps: f64,
     recall: f64,
     qps: f64,
 }
@@ -135,36 +131,21 @@ fn ann(c: &mut Criterion) {
         let index = AnnIndex::build(items.view(), &config).expect("valid vectors");
         let build = start.elapsed();
         eprintln!(
-            "ann: n={n} dim={DIM} M={} ef_construction={}: serial build {:.1} s",
+            "ann: n={n} dim={DIM} M={} ef_construction={}: build {:.1} s (parallel, RAYON_NUM_THREADS)",
             config.max_connections,
             config.ef_construction,
             build.as_secs_f64()
         );
         let mut rows = Vec::new();
         for ef in EF_VALUES {
-            let (hnsw_rs_qps, found) = timed_passes(
-                &queries,
-                |q| index.reference_search_with_ef(q, K, ef, &[]),
-                QPS_PASSES,
-            );
-            let hnsw_rs_recall = recall(&truth, &found);
             let (qps, found) = timed_passes(
                 &queries,
                 |q| index.search_with_ef(q, K, ef, &[]),
                 QPS_PASSES,
             );
             let r = recall(&truth, &found);
-            eprintln!(
-                "ann: n={n} ef={ef}: hnsw_rs recall@{K} {hnsw_rs_recall:.4}, {hnsw_rs_qps:.0} \
-                 queries/s; serving layout recall@{K} {r:.4}, {qps:.0} queries/s (1 thread)"
-            );
-            rows.push(EfRow {
-                ef,
-                hnsw_rs_recall,
-                hnsw_rs_qps,
-                recall: r,
-                qps,
-            });
+            eprintln!("ann: n={n} ef={ef}: recall@{K} {r:.4}, {qps:.0} queries/s (1 thread)");
+            rows.push(EfRow { ef, recall: r, qps });
         }
 
         let mut group = c.benchmark_group(format!("ann_search/{n}"));
@@ -192,16 +173,13 @@ fn ann(c: &mut Criterion) {
 
 fn write_summary(summaries: &[SizeSummary]) {
     let config = AnnConfig::default();
-    let mut md = format!(
-        "| n | ef | hnsw_rs recall@{K} | hnsw_rs queries/s | serving recall@{K} | serving queries/s |\n\
-         |---:|---:|---:|---:|---:|---:|\n"
-    );
+    let mut md = format!("| n | ef | recall@{K} | queries/s |\n|---:|---:|---:|---:|\n");
     let mut sizes = Vec::new();
     for s in summaries {
         for r in &s.rows {
             md.push_str(&format!(
-                "| {} | {} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
-                s.n, r.ef, r.hnsw_rs_recall, r.hnsw_rs_qps, r.recall, r.qps
+                "| {} | {} | {:.4} | {:.0} |\n",
+                s.n, r.ef, r.recall, r.qps
             ));
         }
         sizes.push(serde_json::json!({
@@ -210,11 +188,10 @@ fn write_summary(summaries: &[SizeSummary]) {
             "brute_force_qps": s.brute_force_qps,
             "search": s.rows.iter().map(|r| serde_json::json!({
                 "ef": r.ef, "recall_at_10": r.recall, "qps": r.qps,
-                "hnsw_rs_recall_at_10": r.hnsw_rs_recall, "hnsw_rs_qps": r.hnsw_rs_qps,
             })).collect::<Vec<_>>(),
         }));
     }
-    md.push_str("\n| n | serial build (s) | brute-force queries/s |\n|---:|---:|---:|\n");
+    md.push_str("\n| n | build (s) | brute-force queries/s |\n|---:|---:|---:|\n");
     for s in summaries {
         md.push_str(&format!(
             "| {} | {:.1} | {:.0} |\n",

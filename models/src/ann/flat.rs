@@ -27,6 +27,7 @@ use hnsw_rs::anndists::dist::DistDot;
 use hnsw_rs::hnsw::Hnsw;
 use pulp::{Simd, WithSimd};
 
+use super::build;
 use crate::kernels::{self, Kernels};
 use crate::topk::Scored;
 
@@ -117,9 +118,6 @@ impl FlatGraph {
     pub(crate) fn from_hnsw(graph: &Hnsw<'_, f32, DistDot>, n: usize) -> Self {
         let indexation = graph.get_point_indexation();
         let top = usize::from(indexation.get_max_level_observed());
-        let mut lists: Vec<Vec<Vec<u32>>> = vec![Vec::new(); top + 1];
-        lists[0] = vec![Vec::new(); n];
-        let mut nodes: Vec<Vec<u32>> = vec![Vec::new(); top + 1];
         let mut entry = None;
         // (item, the layers it has links on or belongs to, its neighbours per layer). A point
         // can hold links above its own level: hnsw_rs links the very first point on the layers
@@ -146,6 +144,38 @@ impl FlatGraph {
             neighbourhood.resize(on + 1, Vec::new());
             points.push((id, neighbourhood));
         }
+        Self::from_points(points, n, top, entry.unwrap_or(0))
+    }
+
+    /// Copies the graph built by `build`.
+    pub(crate) fn from_graph(graph: &build::Graph) -> Self {
+        let n = graph.levels.len();
+        let points = (0..n as u32)
+            .map(|id| {
+                let level = usize::from(graph.levels[id as usize]);
+                (
+                    id,
+                    (0..=level)
+                        .map(|l| graph.neighbours(id, l).to_vec())
+                        .collect(),
+                )
+            })
+            .collect();
+        let top = usize::from(graph.levels[graph.entry as usize]);
+        Self::from_points(points, n, top, graph.entry)
+    }
+
+    /// The flat layout of the points `(item, its neighbours on each of its layers)`, `top` the
+    /// entry point's level.
+    fn from_points(
+        mut points: Vec<(u32, Vec<Vec<u32>>)>,
+        n: usize,
+        top: usize,
+        entry: u32,
+    ) -> Self {
+        let mut lists: Vec<Vec<Vec<u32>>> = vec![Vec::new(); top + 1];
+        lists[0] = vec![Vec::new(); n];
+        let mut nodes: Vec<Vec<u32>> = vec![Vec::new(); top + 1];
         // Upper layers are indexed by rank among the ascending ids on the layer.
         points.sort_unstable_by_key(|p| p.0);
         for (id, neighbourhood) in &points {
@@ -175,7 +205,7 @@ impl FlatGraph {
         Self {
             bottom,
             layers,
-            entry: entry.unwrap_or(0),
+            entry,
         }
     }
 
@@ -186,13 +216,38 @@ impl FlatGraph {
     }
 
     /// The entry point's item id.
-    #[cfg(test)]
     pub(crate) fn entry_point(&self) -> u32 {
         self.entry
     }
 
+    /// Number of items.
+    pub(crate) fn len(&self) -> usize {
+        self.bottom.links.len() / self.bottom.stride.max(1)
+    }
+
+    /// The top layer of every item (the highest layer whose node list holds it).
+    pub(crate) fn levels(&self) -> Vec<u8> {
+        let mut levels = vec![0u8; self.len()];
+        for (layer, adjacency) in self.layers.iter().enumerate().skip(1) {
+            for &id in &adjacency.nodes {
+                levels[id as usize] = layer as u8;
+            }
+        }
+        levels
+    }
+
+    /// Heap bytes of the layout (for the memory figures).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let u32s = self.bottom.links.len()
+            + self
+                .layers
+                .iter()
+                .map(|a| a.nodes.len() + a.offsets.len() + a.neighbours.len())
+                .sum::<usize>();
+        u32s * std::mem::size_of::<u32>()
+    }
+
     /// The neighbours of `item` on `layer` (empty when it is not on the layer).
-    #[cfg(test)]
     pub(crate) fn neighbours(&self, layer: usize, item: u32) -> &[u32] {
         if layer == 0 {
             self.bottom.of(item)
@@ -266,9 +321,9 @@ impl Scratch {
 /// A scored item in a heap: ordered by score, ties by the lower id ranking higher (as
 /// `topk::rank_cmp`), so the search is a deterministic function of its inputs.
 #[derive(Clone, Copy, Debug)]
-struct Entry {
-    score: f32,
-    id: u32,
+pub(crate) struct Entry {
+    pub(crate) score: f32,
+    pub(crate) id: u32,
 }
 
 impl PartialEq for Entry {

@@ -49,7 +49,9 @@ pub(crate) fn has_direction(query: &[f32]) -> bool {
 }
 
 /// The vector searched for a query, or `None` when `query` is zero or not finite (it has no
-/// direction: every item ties, or the order is undefined).
+/// direction: every item ties, or the order is undefined). The vector hnsw_rs's own search takes
+/// (the tests cross-check our dumps with it).
+#[cfg(test)]
 pub(crate) fn query_vector(query: impl Iterator<Item = f32> + Clone) -> Option<Vec<f32>> {
     let n = norm(query.clone());
     if !(n > 0.0 && n.is_finite()) {

@@ -1,41 +1,42 @@
-//! Approximate maximum-inner-product search over item vectors, on hnsw_rs.
+//! Approximate maximum-inner-product search over item vectors: an HNSW graph of our own build,
+//! in hnsw_rs's file format.
 //!
-//! The graph is an HNSW index under inner-product dissimilarity: hnsw_rs's `DistDot` on the items
-//! scaled into the unit ball and on the normalised query, which orders items exactly by dot
-//! product for every query (the `mips` module has the details, and why this is used rather than
-//! a reduction to cosine search). The index keeps its own copy of the original item vectors and
-//! reports true dot products as scores.
+//! The graph is an HNSW index under inner-product dissimilarity (`1 - a·b`, hnsw_rs's `DistDot`
+//! and hnswlib's `ip` space), which orders items exactly by dot product for every query (the
+//! `mips` module has the details, and why this is used rather than a reduction to cosine search).
+//! The index keeps its own copy of the original item vectors and reports true dot products as
+//! scores.
 //!
-//! Searches do not walk hnsw_rs's own structure: once built or loaded, the graph is copied into
-//! a read-only serving layout of flat arrays (the `flat` module) and searched there, on the same
-//! graph and with the true dot products (which order items as the graph's scaled ones do), with
-//! no allocation per query beyond the result (and a sorted copy of unsorted exclusions).
-//!
-//! Insertion is serial: hnsw_rs draws node levels from a fixed seed, so the same items in the
-//! same order give the same graph and byte-identical dump files.
+//! The builder is ours (`build`): batched and parallel on rayon, cancellable and reporting
+//! progress between batches, and deterministic whatever the thread count (the same items give
+//! the same graph and byte-identical dump files). It writes the graph straight into the read-only
+//! serving layout of flat arrays (`flat`) that every search walks, with no allocation per query
+//! beyond the result (and a sorted copy of unsorted exclusions). Dumps are written by `dump` in
+//! hnsw_rs 0.3's format and loaded through hnsw_rs's loader (after `validate` checks them), so
+//! artifacts built by hnsw_rs before still load.
 
+mod build;
+mod dump;
 mod flat;
 mod mips;
 mod validate;
+
+pub use build::{BuildControl, BuildProgress};
 
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use hnsw_rs::anndists::dist::DistDot;
-use hnsw_rs::api::AnnT;
-use hnsw_rs::hnsw::{FilterT, Hnsw};
+use hnsw_rs::hnsw::Hnsw;
 use hnsw_rs::hnswio::HnswIo;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::kernels;
 use crate::topk::{Scored, rank_cmp, sorted_exclusions, top_k_dot};
 
-/// hnsw_rs's maximum number of layers; `file_dump` requires a graph built with exactly this.
-const MAX_LAYERS: usize = 16;
 /// Suffixes of the two files of a dump.
 const GRAPH_SUFFIX: &str = ".hnsw.graph";
 const DATA_SUFFIX: &str = ".hnsw.data";
@@ -97,10 +98,9 @@ impl Default for AnnConfig {
 ///
 /// Searching takes `&self` and is safe from many threads at once.
 pub struct AnnIndex {
-    graph: Hnsw<'static, f32, DistDot>,
     /// The original item vectors (standard layout), for exact scores.
     items: Array2<f32>,
-    /// `graph` in flat arrays, which every search walks.
+    /// The graph in flat arrays, which every search walks.
     flat: flat::FlatGraph,
     config: AnnConfig,
 }
@@ -116,40 +116,65 @@ impl fmt::Debug for AnnIndex {
 }
 
 impl AnnIndex {
-    /// Builds the index over the rows of `items`, inserting them serially in row order (so the
-    /// result is reproducible). Keeps an owned copy of `items`.
+    /// Builds the index over the rows of `items` (see [`build_with`](Self::build_with)), on
+    /// rayon's current thread pool, without a stop flag or progress.
+    ///
+    /// # Errors
+    ///
+    /// As [`build_with`](Self::build_with).
+    pub fn build(items: ArrayView2<'_, f32>, config: &AnnConfig) -> Result<Self> {
+        Ok(Self::build_with(items, config, &BuildControl::default())?
+            .expect("a build without a stop flag runs to the end"))
+    }
+
+    /// Builds the index over the rows of `items`, inserting them in row order in batches planned
+    /// in parallel on rayon's current thread pool (run it inside `ThreadPool::install` to choose
+    /// the threads). The graph depends on the items and the configuration only: the same items
+    /// give the same graph and the same dump files whatever the thread count. Keeps an owned copy
+    /// of `items`.
+    ///
+    /// `control.stop` is checked between batches (a few hundred per 100k items) and
+    /// `control.progress` called after each; returns `Ok(None)` once the stop flag is seen.
     ///
     /// # Errors
     ///
     /// Configuration errors from [`AnnConfig::check`]; [`Error::EmptyIndex`] without rows;
     /// [`Error::NonFiniteValue`] for a NaN or infinite coordinate.
-    pub fn build(items: ArrayView2<'_, f32>, config: &AnnConfig) -> Result<Self> {
+    pub fn build_with(
+        items: ArrayView2<'_, f32>,
+        config: &AnnConfig,
+        control: &BuildControl<'_>,
+    ) -> Result<Option<Self>> {
         config.check()?;
         check_items(items)?;
         let items = items.as_standard_layout().into_owned();
-        let graph = Hnsw::new(
+        let Some(mut graph) = build::build(
+            items.as_slice().expect("standard layout is contiguous"),
+            items.ncols(),
             config.max_connections,
-            items.nrows(),
-            MAX_LAYERS,
             config.ef_construction,
-            DistDot,
-        );
-        let max_norm = mips::max_norm(items.view());
-        for (id, row) in items.rows().into_iter().enumerate() {
-            graph.insert_slice((&mips::item_vector(row.iter().copied(), max_norm), id));
-        }
+            control,
+        ) else {
+            tracing::debug!(items = items.nrows(), "HNSW build stopped");
+            return Ok(None);
+        };
         tracing::debug!(
             items = items.nrows(),
             dim = items.ncols(),
             "built HNSW index"
         );
-        let flat = flat::FlatGraph::from_hnsw(&graph, items.nrows());
-        Ok(Self {
-            graph,
+        dump::order_as_stored(&mut graph, items.view());
+        let flat = flat::FlatGraph::from_graph(&graph);
+        Ok(Some(Self {
             items,
             flat,
             config: config.clone(),
-        })
+        }))
+    }
+
+    /// Heap bytes the index holds: its item vectors and its graph.
+    pub fn heap_bytes(&self) -> usize {
+        self.items.len() * std::mem::size_of::<f32>() + self.flat.heap_bytes()
     }
 
     /// Number of indexed items.
@@ -249,77 +274,15 @@ impl AnnIndex {
         (exclude, wanted)
     }
 
-    /// [`search_with_ef`](Self::search_with_ef) through hnsw_rs's own search on the same graph,
-    /// rather than the flat serving layout: the reference the serving layout is tested and
-    /// benchmarked against (it is several times slower). Same arguments and result order.
-    ///
-    /// Exclusions are applied inside the graph search (hnsw_rs `search_filter`), so excluded
-    /// items still serve as stepping stones but never take a result slot. The `max(ef, k)`
-    /// candidates found are re-scored with their true dot products and ranked as
-    /// [`top_k_dot`] ranks (descending score, ties by lower index). If the search returns
-    /// fewer than `k` allowed items while more exist, it is repeated with `ef` doubled.
-    /// A zero or non-finite query has no direction: it is answered exactly by [`top_k_dot`].
-    ///
-    /// # Panics
-    ///
-    /// Panics if `query.len() != self.dim()`.
-    pub fn reference_search_with_ef(
-        &self,
-        query: ArrayView1<'_, f32>,
-        k: usize,
-        ef: usize,
-        exclude: &[u32],
-    ) -> Vec<Scored> {
-        let (exclude, wanted) = self.prepare(query, k, exclude);
-        if wanted == 0 {
-            return Vec::new();
-        }
-        let n = self.len();
-        let query = query.as_standard_layout();
-        let q = query.as_slice().expect("standard layout is contiguous");
-        let Some(target) = mips::query_vector(q.iter().copied()) else {
-            return top_k_dot(query.view(), self.items.view(), k, &exclude);
-        };
-        let items = self.items.as_slice().expect("kept in standard layout");
-        let d = self.dim();
-        let is_allowed = |id: &usize| exclude.binary_search(&(*id as u32)).is_err();
-        // hnsw_rs's filtered search needs ef >= 2 to always keep an allowed candidate.
-        let mut ef = ef.max(k).max(2).min(n.max(2));
-        loop {
-            let filter: Option<&dyn FilterT> = if exclude.is_empty() {
-                None
-            } else {
-                Some(&is_allowed)
-            };
-            let found = self.graph.search_filter(&target, ef, ef, filter);
-            let mut scored: Vec<Scored> = found
-                .iter()
-                .map(|nb| nb.d_id)
-                .filter(|id| *id < n && is_allowed(id))
-                .map(|id| Scored {
-                    item: id as u32,
-                    score: kernels::dot(q, &items[id * d..(id + 1) * d]),
-                })
-                .collect();
-            if scored.len() >= wanted || ef >= n {
-                scored.sort_by(rank_cmp);
-                scored.dedup_by_key(|s| s.item);
-                scored.truncate(k);
-                return scored;
-            }
-            ef = (ef * 2).min(n);
-        }
-    }
-
     /// Writes the graph to `<dir>/<basename>.hnsw.graph` and `<dir>/<basename>.hnsw.data`
-    /// (hnsw_rs's format) and returns the two paths. The item vectors are not written: pass
+    /// (hnsw_rs's format, see the `dump` module) and returns the two paths. The item vectors are not written: pass
     /// them to [`load`](Self::load).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidFileName`] if `basename` is not a plain file name,
-    /// [`Error::Io`] if `dir` is not a directory, [`Error::FileExists`] if either file exists
-    /// (dumps never overwrite), [`Error::Hnsw`] if hnsw_rs fails.
+    /// [`Error::Io`] if `dir` is not a directory or on a write error, [`Error::FileExists`] if
+    /// either file exists (dumps never overwrite).
     pub fn dump(&self, dir: &Path, basename: &str) -> Result<Vec<PathBuf>> {
         let paths = dump_paths(dir, basename)?;
         if !dir.is_dir() {
@@ -333,17 +296,14 @@ impl AnnIndex {
                 return Err(Error::FileExists { path: path.clone() });
             }
         }
-        let written = self
-            .graph
-            .file_dump(dir, basename)
-            .map_err(|e| Error::Hnsw {
-                message: format!("{e:#}"),
-            })?;
-        if written != basename {
-            return Err(Error::Hnsw {
-                message: format!("dump written as {written:?} instead of {basename:?}"),
-            });
-        }
+        dump::write(
+            &self.flat,
+            self.items.view(),
+            self.config.max_connections,
+            self.config.ef_construction,
+            &paths[0],
+            &paths[1],
+        )?;
         Ok(paths.to_vec())
     }
 
@@ -423,8 +383,10 @@ impl AnnIndex {
         check_graph_vectors(&graph, items.view())?;
         tracing::debug!(items = n, dim = d, "loaded HNSW index");
         let flat = flat::FlatGraph::from_hnsw(&graph, n);
+        // hnsw_rs's structure (with its own copy of the vectors) is only the loader's: searches
+        // walk `flat`.
+        drop(graph);
         Ok(Self {
-            graph,
             items,
             flat,
             config: config.clone(),

@@ -1,6 +1,8 @@
 //! The index against the brute-force oracle [`top_k_dot`], and its dump format.
 
 use super::*;
+use crate::kernels;
+use hnsw_rs::hnswio::HnswIo;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -168,26 +170,37 @@ fn dump_then_load_gives_identical_results() {
             loaded.search_with_ef(q, 5, 8, &[])
         );
     }
-    // A reloaded index dumps the same graph and data again, except for the level-scale field of
-    // the graph header (bytes 6..14): hnsw_rs 0.3.5 stores the level scale `s` but reloads it as
-    // `s²`. It only matters for inserting into a reloaded graph, which this crate never does.
+    // A reloaded index dumps the same files again, byte for byte.
     let (dir2, paths2) = dumped(&loaded);
     let read = |p: &PathBuf| std::fs::read(p).unwrap();
-    assert_eq!(read(&paths[1]), read(&paths2[1]));
-    let (g1, g2) = (read(&paths[0]), read(&paths2[0]));
-    assert_eq!(g1.len(), g2.len());
-    assert_eq!(g1[..6], g2[..6]);
-    assert_eq!(g1[14..], g2[14..]);
-    let scale = |g: &[u8]| f64::from_ne_bytes(g[6..14].try_into().unwrap());
-    assert!((scale(&g2) - scale(&g1).powi(2)).abs() < 1e-12);
+    for (a, b) in paths.iter().zip(&paths2) {
+        assert_eq!(read(a), read(b));
+    }
     drop(dir2);
 }
 
+/// `build` on a rayon pool of `threads` threads.
+fn build_on(threads: usize, items: &Array2<f32>, config: &AnnConfig) -> AnnIndex {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| AnnIndex::build(items.view(), config).unwrap())
+}
+
+/// hnsw_rs's own reading of a dump (its loader borrows the reader: leaked, as in `load`).
+fn hnsw_rs_graph(dir: &Path) -> Hnsw<'static, f32, DistDot> {
+    let reader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir, "index")));
+    reader.load_hnsw::<f32, DistDot>().unwrap()
+}
+
 #[test]
-fn serial_builds_dump_byte_identical_files() {
-    let items = random_items(1000, 16, 12);
-    let a = AnnIndex::build(items.view(), &small_config()).unwrap();
-    let b = AnnIndex::build(items.view(), &small_config()).unwrap();
+fn builds_on_any_thread_count_dump_byte_identical_files() {
+    let items = random_items(3000, 16, 12);
+    let a = build_on(1, &items, &small_config());
+    let b = build_on(2, &items, &small_config());
+    let c = build_on(3, &items, &small_config());
+    assert_eq!(a.flat, c.flat);
     let (_da, pa) = dumped(&a);
     let (_db, pb) = dumped(&b);
     for (x, y) in pa.iter().zip(&pb) {
@@ -436,10 +449,12 @@ fn recall_of(
 }
 
 #[test]
-fn serving_layout_copies_every_link_of_the_graph() {
+fn hnsw_rs_reads_every_link_of_a_dump() {
     let items = random_items(3000, 16, 20);
     let index = AnnIndex::build(items.view(), &small_config()).unwrap();
-    let indexation = index.graph.get_point_indexation();
+    let (dir, _) = dumped(&index);
+    let graph = hnsw_rs_graph(dir.path());
+    let indexation = graph.get_point_indexation();
     assert_eq!(
         index.flat.top_level(),
         usize::from(indexation.get_max_level_observed())
@@ -473,6 +488,26 @@ fn serving_layout_copies_every_link_of_the_graph() {
 fn serving_search_recalls_at_least_as_much_as_hnsw_rs_on_the_same_graph() {
     let items = random_items(6000, 24, 21);
     let index = AnnIndex::build(items.view(), &small_config()).unwrap();
+    let (dir, _) = dumped(&index);
+    let graph = hnsw_rs_graph(dir.path());
+    // hnsw_rs's search of the same graph, re-scored with the true dot products.
+    let reference_search_with_ef = |q: ArrayView1<'_, f32>, k: usize, ef: usize| {
+        let target = mips::query_vector(q.iter().copied()).unwrap();
+        let mut scored: Vec<Scored> = graph
+            .search_filter(&target, ef, ef, None)
+            .iter()
+            .map(|nb| Scored {
+                item: nb.d_id as u32,
+                score: kernels::dot(
+                    q.as_slice().unwrap(),
+                    items.row(nb.d_id).as_slice().unwrap(),
+                ),
+            })
+            .collect();
+        scored.sort_by(rank_cmp);
+        scored.truncate(k);
+        scored
+    };
     let queries = random_items(300, 24, 22);
     let none = vec![Vec::new(); queries.nrows()];
     let mut rng = ChaCha8Rng::seed_from_u64(23);
@@ -494,8 +529,8 @@ fn serving_search_recalls_at_least_as_much_as_hnsw_rs_on_the_same_graph() {
         let flat = recall_of(&items, &queries, &none, 10, |q, ex| {
             index.search_with_ef(q, 10, ef, ex)
         });
-        let reference = recall_of(&items, &queries, &none, 10, |q, ex| {
-            index.reference_search_with_ef(q, 10, ef, ex)
+        let reference = recall_of(&items, &queries, &none, 10, |q, _| {
+            reference_search_with_ef(q, 10, ef)
         });
         // The same walk of the same graph: the same recall but for rare ties broken apart by
         // rounding (the graph scores scaled vectors, the serving layout the raw ones).
@@ -507,8 +542,7 @@ fn serving_search_recalls_at_least_as_much_as_hnsw_rs_on_the_same_graph() {
             .rows()
             .into_iter()
             .filter(|q| {
-                index.search_with_ef(*q, 10, ef, &[])
-                    == index.reference_search_with_ef(*q, 10, ef, &[])
+                index.search_with_ef(*q, 10, ef, &[]) == reference_search_with_ef(*q, 10, ef)
             })
             .count();
         assert!(
@@ -637,4 +671,110 @@ fn searches_from_many_threads_agree_with_one() {
         .map(|i| index.search(queries.row(i), 10, &[1, 2, 3]))
         .collect();
     assert_eq!(serial, parallel);
+}
+
+/// Points in `clusters` Gaussian clusters (centres N(0, I), spread `sigma`), L2-normalised: the
+/// shape of the sets in `benches/compare`.
+fn clustered_items(n: usize, d: usize, clusters: usize, sigma: f32, seed: u64) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let normal = Normal::new(0.0f32, 1.0).unwrap();
+    let centres = Array2::from_shape_simple_fn((clusters, d), || normal.sample(&mut rng));
+    let mut items = Array2::zeros((n, d));
+    for mut row in items.rows_mut() {
+        let c = centres.row(rng.random_range(0..clusters));
+        for (x, &m) in row.iter_mut().zip(c) {
+            *x = m + sigma * normal.sample(&mut rng);
+        }
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        row.mapv_inplace(|v| v / norm);
+    }
+    items
+}
+
+#[test]
+fn parallel_build_recalls_the_brute_force_top_10_on_clustered_and_varied_norm_vectors() {
+    let config = AnnConfig {
+        max_connections: 16,
+        ef_construction: 100,
+        ef_search: AnnConfig::DEFAULT_EF_SEARCH,
+    };
+    for (name, items, queries) in [
+        (
+            "clustered",
+            clustered_items(8000, 32, 80, 0.5, 40),
+            clustered_items(200, 32, 80, 0.5, 40 + 1),
+        ),
+        (
+            "varied norms",
+            random_items(8000, 32, 42),
+            random_items(200, 32, 43),
+        ),
+    ] {
+        let index = build_on(2, &items, &config);
+        let recall = recall_at_k(&index, items.view(), queries.view(), &[], 10);
+        assert!(
+            recall >= 0.95,
+            "{name}: recall@10 {recall} at the default ef"
+        );
+    }
+}
+
+#[test]
+fn a_raised_stop_flag_stops_the_build_and_progress_reaches_the_end() {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+    let items = random_items(3000, 8, 44);
+    let seen = Mutex::new(Vec::new());
+    let record = |p: BuildProgress| seen.lock().unwrap().push(p);
+    let control = BuildControl {
+        stop: None,
+        progress: Some(&record),
+    };
+    let index = AnnIndex::build_with(items.view(), &small_config(), &control)
+        .unwrap()
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.windows(2).all(|w| w[0].inserted < w[1].inserted));
+    assert_eq!(
+        seen.last(),
+        Some(&BuildProgress {
+            inserted: 3000,
+            total: 3000
+        })
+    );
+    assert_eq!(
+        index.flat,
+        AnnIndex::build(items.view(), &small_config()).unwrap().flat
+    );
+
+    // Raised before the build: nothing is built. Raised from the progress callback: the build
+    // stops at the next batch.
+    let stop = AtomicBool::new(true);
+    let control = BuildControl {
+        stop: Some(&stop),
+        progress: None,
+    };
+    assert!(
+        AnnIndex::build_with(items.view(), &small_config(), &control)
+            .unwrap()
+            .is_none()
+    );
+    let stop = AtomicBool::new(false);
+    let calls = Mutex::new(0usize);
+    let raise = |p: BuildProgress| {
+        *calls.lock().unwrap() += 1;
+        if p.inserted >= 1000 {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let control = BuildControl {
+        stop: Some(&stop),
+        progress: Some(&raise),
+    };
+    assert!(
+        AnnIndex::build_with(items.view(), &small_config(), &control)
+            .unwrap()
+            .is_none()
+    );
+    assert!(*calls.lock().unwrap() < seen.len());
 }
