@@ -166,9 +166,9 @@ def main():
         md.append("")
         for target in (0.95, 0.99):
             qa, qb = at_recall(ours["search"], target), at_recall(theirs["search"], target)
-            ratio = f"{qa / qb:.2f}x" if qa and qb else "n/a (not reached)"
-            md.append(f"- at recall {target}: ours {qa and round(qa):,} q/s, hnswlib "
-                      f"{qb and round(qb):,} q/s: {ratio}")
+            ratio = f"{qa / qb:.2f}x" if qa and qb else "n/a"
+            shown = [f"{q:,.0f} q/s" if q else "not reached" for q in (qa, qb)]
+            md.append(f"- at recall {target}: ours {shown[0]}, hnswlib {shown[1]}: {ratio}")
         md.append(f"- build ({args.threads} threads): ours {ours['build_secs']:.1f} s, hnswlib "
                   f"{theirs['build_secs']:.1f} s; resident memory added per vector: ours "
                   f"{ours['rss_bytes_per_vector']:.0f} B, hnswlib "
