@@ -110,23 +110,6 @@ impl AppState {
         })
     }
 
-    /// 403 `blocked` when `user` and `other` are separated by a block either way: neither
-    /// follows, likes or comments on the other.
-    ///
-    /// # Errors
-    ///
-    /// `blocked`, or the database error.
-    pub async fn refuse_blocked(&self, user: i64, other: i64) -> Result<(), ApiError> {
-        match self.store.blocker_between(user, other).await? {
-            None => Ok(()),
-            Some(blocker) if blocker == user => Err(ApiError::forbidden(
-                "blocked",
-                "you blocked this user: unblock them first",
-            )),
-            Some(_) => Err(ApiError::forbidden("blocked", "this user blocked you")),
-        }
-    }
-
     /// Whether `author`'s posts are withheld now (a suspended or banned account): they leave
     /// every list, as the engine leaves them out of feeds and trending.
     pub fn withheld(&self, author: i64) -> bool {

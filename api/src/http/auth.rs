@@ -291,11 +291,6 @@ async fn refresh(
             let user = state.store.user_by_id(user_id).await?.ok_or_else(|| {
                 ApiError::unauthorized("invalid_refresh_token", "the refresh token is not valid")
             })?;
-            // The token is spent: a suspended or banned account signs in again afterwards.
-            let standing = user.standing();
-            if standing != Standing::Active {
-                return Err(ApiError::restricted(standing));
-            }
             let next = Session::Next {
                 id: session,
                 family,
@@ -311,6 +306,7 @@ async fn refresh(
             ))
         }
         Consumed::Ended => Err(ApiError::session_ended()),
+        Consumed::Restricted { standing } => Err(ApiError::restricted(standing)),
         Consumed::Expired => Err(ApiError::unauthorized(
             "refresh_token_expired",
             "the refresh token expired; sign in again",

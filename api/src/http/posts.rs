@@ -368,8 +368,10 @@ async fn like(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let post = live_post(&state, id).await?;
-    state.refuse_blocked(user.id, post.author_id).await?;
-    let position = state.store.like(user.id, id).await?;
+    let position = super::users::across(
+        user.id,
+        state.store.like(user.id, id, post.author_id).await?,
+    )?;
     state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -400,8 +402,13 @@ async fn add_comment(
 ) -> Result<(StatusCode, Json<CommentDto>)> {
     validate::text("text", &req.text, validate::COMMENT_MAX, true)?;
     let post = live_post(&state, id).await?;
-    state.refuse_blocked(user.id, post.author_id).await?;
-    let (row, position) = state.store.add_comment(id, user.id, &req.text).await?;
+    let (row, position) = super::users::across(
+        user.id,
+        state
+            .store
+            .add_comment(id, post.author_id, user.id, &req.text)
+            .await?,
+    )?;
     state.applied(Some(position)).await;
     Ok((StatusCode::CREATED, Json(CommentDto::from(row))))
 }

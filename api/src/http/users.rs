@@ -14,7 +14,7 @@ use crate::auth::Role;
 use crate::auth::extract::AuthUser;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
-use crate::store::social::HideKind;
+use crate::store::social::{Across, HideKind};
 use crate::store::users::UserRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -149,8 +149,7 @@ async fn follow(
         ));
     }
     existing_user(&state, id).await?;
-    state.refuse_blocked(user.id, id).await?;
-    let position = state.store.follow(user.id, id).await?;
+    let position = across(user.id, state.store.follow(user.id, id).await?)?;
     state.applied(position).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -278,4 +277,21 @@ async fn following(
         |r| r.id,
         |r| UserDto::from(&r),
     )))
+}
+
+/// What `user`'s write to another user did, or 403 `blocked` when a block separates
+/// them either way: neither follows, likes or comments on the other.
+///
+/// # Errors
+///
+/// `blocked`.
+pub(crate) fn across<T>(user: i64, write: Across<T>) -> Result<T> {
+    match write {
+        Across::Done(done) => Ok(done),
+        Across::Blocked { blocker } if blocker == user => Err(ApiError::forbidden(
+            "blocked",
+            "you blocked this user: unblock them first",
+        )),
+        Across::Blocked { .. } => Err(ApiError::forbidden("blocked", "this user blocked you")),
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::changes::Position;
+use super::social::Across;
 use super::{Store, now};
 use crate::changes::record::{Change, PostRecord};
 
@@ -215,14 +216,22 @@ impl Store {
         .await
     }
 
-    /// `user` likes `post`; `None` when it already did.
+    /// `user` likes `post`, written by `author`; `Done(None)` when it already did.
     ///
     /// # Errors
     ///
     /// The database error.
-    pub async fn like(&self, user: i64, post: i64) -> sqlx::Result<Option<Position>> {
+    pub async fn like(
+        &self,
+        user: i64,
+        post: i64,
+        author: i64,
+    ) -> sqlx::Result<Across<Option<Position>>> {
         let at = now();
-        let mut tx = self.begin_write().await?;
+        let mut tx = match self.begin_write_across(user, author).await? {
+            Ok(tx) => tx,
+            Err(blocker) => return Ok(Across::Blocked { blocker }),
+        };
         let done = sqlx::query(
             "INSERT INTO likes (user_id, post_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, post_id) DO NOTHING",
@@ -234,12 +243,12 @@ impl Store {
         .await?;
         if done.rows_affected() == 0 {
             tx.rollback().await?;
-            return Ok(None);
+            return Ok(Across::Done(None));
         }
         let position = self
             .commit_with(tx, &Change::Liked { user, post, at })
             .await?;
-        Ok(Some(position))
+        Ok(Across::Done(Some(position)))
     }
 
     /// `user` takes back a like; `None` when there was none.
@@ -273,7 +282,8 @@ impl Store {
         Ok(Some(position))
     }
 
-    /// Adds a comment; returns it and the position of its change record.
+    /// Adds `author`'s comment to `post`, written by `post_author`; returns it and the
+    /// position of its change record.
     ///
     /// # Errors
     ///
@@ -281,11 +291,15 @@ impl Store {
     pub async fn add_comment(
         &self,
         post: i64,
+        post_author: i64,
         author: i64,
         text: &str,
-    ) -> sqlx::Result<(CommentRow, Position)> {
+    ) -> sqlx::Result<Across<(CommentRow, Position)>> {
         let at = now();
-        let mut tx = self.begin_write().await?;
+        let mut tx = match self.begin_write_across(author, post_author).await? {
+            Ok(tx) => tx,
+            Err(blocker) => return Ok(Across::Blocked { blocker }),
+        };
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO comments (post_id, author_id, text, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id",
@@ -310,7 +324,7 @@ impl Store {
         .bind(id)
         .fetch_one(&self.pool)
         .await?;
-        Ok((row, position))
+        Ok(Across::Done((row, position)))
     }
 
     /// Comments of `post` with id above `after`, oldest first (conversation order).

@@ -1,8 +1,8 @@
 //! Follows, blocks and mutes.
 
-use super::changes::Position;
+use super::changes::{Position, Tx};
 use super::users::{USER_COLUMNS_U, UserRow};
-use super::{Store, now};
+use super::{Backend, Store, now};
 use crate::changes::record::{Change, HideKindRecord};
 
 /// How a user hides another's posts from their feed.
@@ -30,14 +30,98 @@ impl HideKind {
     }
 }
 
+/// The outcome of a write from one user to another (a follow, a like of or a comment on their
+/// post), which a block between them, either way, refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Across<T> {
+    /// Written (or already there).
+    Done(T),
+    /// Refused: `blocker` blocked the other. Nothing was written.
+    Blocked { blocker: i64 },
+}
+
+/// The PostgreSQL advisory lock class of a pair of users (`"sl-p"` in ASCII), in the two-key
+/// space, which does not overlap the change log's one-key lock.
+const PAIR_LOCK_CLASS: i32 = 0x736c_2d70;
+
+/// Who blocked whom between `$1` and `$2` (`$1` first when both did).
+const BLOCKER_BETWEEN: &str = "SELECT user_id FROM hides WHERE kind = 'block' \
+     AND ((user_id = $1 AND target_id = $2) OR (user_id = $2 AND target_id = $1)) \
+     ORDER BY user_id = $1 DESC LIMIT 1";
+
 impl Store {
-    /// `follower` follows `followee`; `None` when it already did.
+    /// Takes the lock of the unordered pair `a`, `b` in `tx` (PostgreSQL; SQLite's write
+    /// transactions are serialised anyway), held until `tx` ends, so that a block and a write
+    /// across it are never in flight together: a block's transaction and
+    /// [`begin_write_across`](Self::begin_write_across) take it. Taken first, before any row
+    /// lock, and one per transaction, it cannot close a deadlock; two pairs whose keys collide
+    /// only wait for each other.
     ///
     /// # Errors
     ///
     /// The database error.
-    pub async fn follow(&self, follower: i64, followee: i64) -> sqlx::Result<Option<Position>> {
+    pub async fn lock_pair(&self, tx: &mut Tx, a: i64, b: i64) -> sqlx::Result<()> {
+        if self.backend == Backend::Postgres {
+            let (lo, hi) = (a.min(b) as u64, a.max(b) as u64);
+            let mixed =
+                lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+            let key = (mixed ^ (mixed >> 32)) as u32 as i32;
+            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1, $2)")
+                .bind(PAIR_LOCK_CLASS)
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Begins a write from `user` to `other` and checks, inside it, that no block separates
+    /// them: `Err(blocker)` (the transaction rolled back) when one does. The check and the
+    /// write are atomic: on SQLite write transactions are serialised from their start; on
+    /// PostgreSQL both this transaction and a block's take the pair's lock
+    /// ([`lock_pair`](Self::lock_pair)) first, so a block being committed is waited for and
+    /// seen, and one begun
+    /// after waits for this write and removes (a follow) or hides (likes, comments) what it
+    /// added.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub(crate) async fn begin_write_across(
+        &self,
+        user: i64,
+        other: i64,
+    ) -> sqlx::Result<Result<Tx, i64>> {
         let mut tx = self.begin_write().await?;
+        self.lock_pair(&mut tx, user, other).await?;
+        let found: Option<(i64,)> = sqlx::query_as(BLOCKER_BETWEEN)
+            .bind(user)
+            .bind(other)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match found {
+            Some((blocker,)) => {
+                tx.rollback().await?;
+                Ok(Err(blocker))
+            }
+            None => Ok(Ok(tx)),
+        }
+    }
+
+    /// `follower` follows `followee`; `Done(None)` when it already did.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn follow(
+        &self,
+        follower: i64,
+        followee: i64,
+    ) -> sqlx::Result<Across<Option<Position>>> {
+        let mut tx = match self.begin_write_across(follower, followee).await? {
+            Ok(tx) => tx,
+            Err(blocker) => return Ok(Across::Blocked { blocker }),
+        };
         let done = sqlx::query(
             "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (follower_id, followee_id) DO NOTHING",
@@ -49,14 +133,14 @@ impl Store {
         .await?;
         if done.rows_affected() == 0 {
             tx.rollback().await?;
-            return Ok(None);
+            return Ok(Across::Done(None));
         }
         let change = Change::Followed {
             user: follower,
             author: followee,
         };
         let position = self.commit_with(tx, &change).await?;
-        Ok(Some(position))
+        Ok(Across::Done(Some(position)))
     }
 
     /// `follower` stops following `followee`; `None` when it did not.
@@ -96,6 +180,9 @@ impl Store {
         kind: HideKind,
     ) -> sqlx::Result<Option<Position>> {
         let mut tx = self.begin_write().await?;
+        if kind == HideKind::Block {
+            self.lock_pair(&mut tx, user, target).await?;
+        }
         let inserted = sqlx::query(
             "INSERT INTO hides (user_id, target_id, kind, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, target_id, kind) DO NOTHING",
@@ -171,15 +258,11 @@ impl Store {
     /// Who blocked whom between `a` and `b`: the blocker (`a` first when both did), `None`
     /// when neither did.
     pub async fn blocker_between(&self, a: i64, b: i64) -> sqlx::Result<Option<i64>> {
-        let found: Option<(i64,)> = sqlx::query_as(
-            "SELECT user_id FROM hides WHERE kind = 'block' \
-             AND ((user_id = $1 AND target_id = $2) OR (user_id = $2 AND target_id = $1)) \
-             ORDER BY user_id = $1 DESC LIMIT 1",
-        )
-        .bind(a)
-        .bind(b)
-        .fetch_optional(&self.pool)
-        .await?;
+        let found: Option<(i64,)> = sqlx::query_as(BLOCKER_BETWEEN)
+            .bind(a)
+            .bind(b)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(found.map(|(blocker,)| blocker))
     }
 

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::changes::{Position, Tx};
 use super::moderation::Standing;
-use super::{Store, now};
+use super::{Backend, Store, now};
 use crate::changes::record::Change;
 use crate::principals::{MAX_SESSIONS, Principal};
 
@@ -53,6 +53,9 @@ pub enum Consumed {
     Ended,
     /// Expired.
     Expired,
+    /// The account is suspended or banned: the token is left unspent (it works again once
+    /// the restriction ends).
+    Restricted { standing: Standing },
     /// No such token.
     Unknown,
 }
@@ -136,6 +139,23 @@ impl Store {
         if row.expires_at <= at {
             tx.rollback().await?;
             return Ok(Consumed::Expired);
+        }
+        // Read in the transaction that would spend the token, so a restriction committed
+        // before is always seen (SQLite: one writer; PostgreSQL: the row lock of the status
+        // change is waited for by `FOR UPDATE`).
+        let (status, until): (String, Option<i64>) = sqlx::query_as(match self.backend {
+            Backend::Sqlite => "SELECT status, suspended_until FROM users WHERE id = $1",
+            Backend::Postgres => {
+                "SELECT status, suspended_until FROM users WHERE id = $1 FOR SHARE"
+            }
+        })
+        .bind(row.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let standing = Standing::parse(&status, until).at(at);
+        if standing != Standing::Active {
+            tx.rollback().await?;
+            return Ok(Consumed::Restricted { standing });
         }
         // The guard on `used_at` makes the consumption a compare-and-set.
         let done =

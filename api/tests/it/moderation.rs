@@ -146,7 +146,24 @@ async fn a_ban_refuses_the_account_and_withholds_its_posts_until_reinstated(app:
     assert_eq!(r.body["status"], "active");
     // Everything is back.
     assert_eq!(visible(&app, &reader, post, other).await, everywhere);
-    // The refresh token was spent by the refused refresh; a new sign-in works.
+    // The refused refresh left its token unspent: it works now, once.
+    let r = app
+        .post(
+            "/v1/auth/refresh",
+            None,
+            json!({"refresh_token": spammer.refresh}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let next = r.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(next, spammer.refresh);
+    assert_eq!(
+        app.get("/v1/me", Some(r.body["access_token"].as_str().unwrap()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A sign-in works too.
     let r = app
         .post(
             "/v1/auth/login",

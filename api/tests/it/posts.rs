@@ -1,7 +1,7 @@
 //! Posts, likes, comments and impressions.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::TestApp;
 
@@ -13,6 +13,7 @@ crate::both!(
     interaction_rejections,
     creator_stats_count_the_audience,
     blocks_hold_for_likes_comments_follows_and_reads,
+    a_block_committing_during_a_write_refuses_it,
 );
 
 async fn post_lifecycle(app: TestApp) {
@@ -461,4 +462,70 @@ async fn blocks_hold_for_likes_comments_follows_and_reads(app: TestApp) {
         .put(&format!("/v1/posts/{mine}/like"), &troll.token)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
+}
+
+/// The block check is inside the write's transaction: a like, comment or follow that starts
+/// while a block between the two users is being committed (its row written, its change record
+/// appended) waits for it and is refused, instead of slipping through between a check and the
+/// write.
+async fn a_block_committing_during_a_write_refuses_it(app: TestApp) {
+    let victim = app.register("victim").await;
+    let troll = app.register("troll").await;
+    let post = app.create_post(&victim, "my post").await;
+    let writes = [
+        (Method::PUT, format!("/v1/posts/{post}/like"), Value::Null),
+        (
+            Method::POST,
+            format!("/v1/posts/{post}/comments"),
+            json!({"text": "hi"}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/users/{}/follow", victim.id),
+            Value::Null,
+        ),
+    ];
+    for (method, uri, body) in writes {
+        let store = &app.state.store;
+        // What `Store::hide` does for a block, held open before its commit.
+        let mut tx = store.begin_write().await.unwrap();
+        store.lock_pair(&mut tx, victim.id, troll.id).await.unwrap();
+        sqlx::query(
+            "INSERT INTO hides (user_id, target_id, kind, created_at) VALUES ($1, $2, 'block', 0)",
+        )
+        .bind(victim.id)
+        .bind(troll.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let change = api::changes::record::Change::Hidden {
+            user: victim.id,
+            target: troll.id,
+            kind: api::changes::record::HideKindRecord::Block,
+            removed: vec![],
+        };
+        store.append(&mut tx, &change).await.unwrap();
+        let (reply, ()) = tokio::join!(app.send(method, &uri, Some(&troll.token), body), async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            tx.commit().await.unwrap();
+        });
+        reply.assert_error(StatusCode::FORBIDDEN, "blocked");
+        app.delete(&format!("/v1/users/{}/block", troll.id), &victim.token)
+            .await;
+    }
+    // Nothing of the troll's got in.
+    for (table, column) in [
+        ("likes", "user_id"),
+        ("comments", "author_id"),
+        ("follows", "follower_id"),
+    ] {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE {column} = $1"
+        )))
+        .bind(troll.id)
+        .fetch_one(&app.state.store.pool)
+        .await
+        .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
 }
