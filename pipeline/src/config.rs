@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::baselines::BaselineConfig;
 use crate::error::{Error, Result};
 use crate::segments::SegmentConfig;
-use crate::tune::TuneGrid;
+use crate::tune::TuneConfig;
 use crate::uncertainty::BootstrapConfig;
 
 /// Where the interactions come from.
@@ -146,7 +146,7 @@ impl EvaluationConfig {
 /// Everything a pipeline run needs.
 ///
 /// `Default` gives: the synthetic data set with its default config, data under `data`, models under
-/// `<data_dir>/models`, `AlsParams::default()`, no tuning (with [`TuneGrid::default`] ready), no export,
+/// `<data_dir>/models`, `AlsParams::default()`, no tuning (with [`TuneConfig::default`] ready), no export,
 /// `AnnConfig::default()`, K = 10, ANN recall measured on 1,000 users, no rating filter, binary
 /// weights, automatic dedup, no posts file, the content encoder with [`ContentConfig::default`],
 /// [`EvaluationConfig::default`], and progress bars on (they are hidden anyway when stderr is not a terminal).
@@ -165,13 +165,13 @@ pub struct RunConfig {
     pub data_dir: PathBuf,
     /// Where versions are published; `None` means `<data_dir>/models`.
     pub models_dir: Option<PathBuf>,
-    /// The ALS hyper-parameters (the base of the grid when tuning: its iterations, CG steps, seed and
-    /// solver are kept). The seed also seeds the ANN recall sample.
+    /// The ALS hyper-parameters (the base of the search when tuning: its CG steps, seed and solver are
+    /// kept). The seed also seeds the ANN recall sample and the search's sampling.
     pub als: AlsParams,
-    /// Choose factors, regularization and alpha on the validation split by NDCG@K.
+    /// Choose factors, regularization, alpha and iterations on the validation split by NDCG@K.
     pub tune: bool,
-    /// The grid searched when `tune` is set.
-    pub grid: TuneGrid,
+    /// The search run when `tune` is set.
+    pub search: TuneConfig,
     /// Write `train.tsv`, `test.tsv` and `recs.tsv` into this directory.
     pub export: Option<PathBuf>,
     /// The HNSW index parameters.
@@ -205,7 +205,7 @@ impl Default for RunConfig {
             models_dir: None,
             als: AlsParams::default(),
             tune: false,
-            grid: TuneGrid::default(),
+            search: TuneConfig::default(),
             export: None,
             ann: AnnConfig::default(),
             k: 10,
@@ -233,7 +233,7 @@ impl RunConfig {
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] naming the field: `k` or `ann_recall_users` of 0, a non-finite
-    /// `min_rating`, an empty axis in `grid` when `tune` is set, or a `content.held_out_fraction`
+    /// `min_rating`, invalid `search` settings when `tune` is set (see [`TuneConfig::validate`]), or a `content.held_out_fraction`
     /// not strictly between 0 and 1, or an invalid `evaluation` part (see
     /// [`EvaluationConfig::validate`]); [`Error::Model`] for invalid `content.params` when the
     /// content stage is enabled.
@@ -256,7 +256,7 @@ impl RunConfig {
             return invalid("min_rating", "must be a finite number");
         }
         if self.tune {
-            self.grid.validate()?;
+            self.search.validate()?;
         }
         self.evaluation.validate()?;
         if self.content.enabled {
@@ -416,11 +416,11 @@ mod tests {
     }
 
     #[test]
-    fn rejects_empty_grid_only_when_tuning() {
+    fn rejects_bad_search_settings_only_when_tuning() {
         let mut c = RunConfig {
-            grid: TuneGrid {
-                alpha: vec![],
-                ..TuneGrid::default()
+            search: TuneConfig {
+                budget_seconds: -1.0,
+                ..TuneConfig::default()
             },
             ..RunConfig::default()
         };
@@ -428,7 +428,10 @@ mod tests {
         c.tune = true;
         assert!(matches!(
             c.validate(),
-            Err(Error::InvalidConfig { field: "grid", .. })
+            Err(Error::InvalidConfig {
+                field: "tune.budget_seconds",
+                ..
+            })
         ));
     }
 }

@@ -57,4 +57,4 @@ pub use config::{
 pub use error::{Error, Result};
 pub use report::Report;
 pub use run::{RunOutcome, fit_and_evaluate, prepare, run};
-pub use tune::TuneGrid;
+pub use tune::{SearchSpace, TuneConfig};

@@ -132,7 +132,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     let tuning = if config.tune {
         Some(timings.stage("tune", || {
             let validation = prepared.validation(config.weighting)?;
-            tune::search(&validation, &config.als, &config.grid, k, show)
+            tune::search(&validation, &config.als, &config.search, k, show)
         })?)
     } else {
         None

@@ -150,31 +150,60 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
         p.seed
     )?;
     if let Some(tuning) = &r.tuning {
+        let c = &tuning.config;
+        let sp = &c.space;
         writeln!(
             s,
-            "\nChosen by NDCG@{} on the validation split ({} fit / {} validation interactions, {} users); \
-             ties go to the earlier grid point.\n",
+            "\nChosen by NDCG@{} on the validation split ({} fit / {} validation interactions, {} users) \
+             by successive halving (eta {}, {} configurations{}, seed {}) over log-uniform ranges: \
+             factors {}..{}, regularization {}..{}, alpha {}..{}, iterations {}..{}; at most {} trials \
+             and {} s. {} trials in {:.1} s.\n",
             tuning.k,
             tuning.fit_interactions,
             tuning.validation_interactions,
-            tuning.validation_users
+            tuning.validation_users,
+            c.eta,
+            c.configurations,
+            if c.refine {
+                ", then a refinement around the best"
+            } else {
+                ""
+            },
+            tuning.seed,
+            sp.factors.0,
+            sp.factors.1,
+            sp.regularization.0,
+            sp.regularization.1,
+            sp.alpha.0,
+            sp.alpha.1,
+            sp.iterations.0,
+            sp.iterations.1,
+            c.max_trials,
+            c.budget_seconds,
+            tuning.trials.len(),
+            tuning.seconds
         )?;
+        writeln!(s, "{}\n", tuning.choice)?;
         writeln!(
             s,
-            "| factors | regularization | alpha | NDCG@{0} | recall@{0} | seconds | |",
+            "| trial | bracket | rung | factors | regularization | alpha | iterations | NDCG@{0} | recall@{0} | seconds | |",
             tuning.k
         )?;
-        writeln!(s, "|---:|---:|---:|---:|---:|---:|---|")?;
-        for (i, c) in tuning.candidates.iter().enumerate() {
+        writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")?;
+        for (i, t) in tuning.trials.iter().enumerate() {
             writeln!(
                 s,
-                "| {} | {} | {} | {:.4} | {:.4} | {:.2} | {} |",
-                c.factors,
-                c.regularization,
-                c.alpha,
-                c.ndcg,
-                c.recall,
-                c.seconds,
+                "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {:.4} | {:.4} | {:.2} | {} |",
+                i + 1,
+                t.bracket,
+                t.rung,
+                t.factors,
+                t.regularization,
+                t.alpha,
+                t.iterations,
+                t.ndcg,
+                t.recall,
+                t.seconds,
                 if i == tuning.best { "**best**" } else { "" }
             )?;
         }

@@ -25,8 +25,9 @@ use crate::uncertainty::BootstrapConfig;
 pub use markdown::to_markdown;
 
 /// The version of the report's JSON layout (2: the `content` section; 3: baselines, intervals, seed
-/// spread and segments in `evaluation`).
-pub const REPORT_VERSION: u32 = 3;
+/// spread and segments in `evaluation`; 4: `tuning` holds the trials of the successive-halving search
+/// instead of grid points).
+pub const REPORT_VERSION: u32 = 4;
 /// The JSON report's file name.
 pub const JSON_FILE: &str = "report.json";
 /// The Markdown report's file name.

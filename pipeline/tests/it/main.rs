@@ -7,3 +7,4 @@ mod export;
 mod files;
 mod ml100k;
 mod runs;
+mod tune;

@@ -2,7 +2,7 @@
 
 use datasets::loader::LoadOptions;
 use models::artifact::{Artifact, current_version};
-use pipeline::{DatasetSource, TuneGrid};
+use pipeline::{DatasetSource, SearchSpace, TuneConfig};
 
 use crate::data::{config, rating_rows, write_csv};
 
@@ -104,43 +104,56 @@ fn run_publishes_a_loadable_artifact_with_its_report() {
 }
 
 #[test]
-fn tuning_records_the_grid_winner_and_trains_with_it() {
+fn tuning_records_every_trial_and_trains_with_the_winner() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = csv_config(dir.path());
     c.tune = true;
-    c.grid = TuneGrid {
-        factors: vec![4, 8],
-        regularization: vec![0.1],
-        alpha: vec![1.0, 10.0],
+    c.search = TuneConfig {
+        space: SearchSpace {
+            factors: (4, 8),
+            regularization: (0.1, 10.0),
+            alpha: (1.0, 10.0),
+            iterations: (2, 4),
+        },
+        configurations: 4,
+        eta: 2,
+        refine: false,
+        ..TuneConfig::default()
     };
     let outcome = pipeline::run(&c).unwrap();
     let tuning = outcome.report.tuning.as_ref().unwrap();
-    assert_eq!(tuning.candidates.len(), 4);
-    let order: Vec<(usize, f32)> = tuning
-        .candidates
-        .iter()
-        .map(|c| (c.factors, c.alpha))
-        .collect();
-    assert_eq!(order, [(4, 1.0), (4, 10.0), (8, 1.0), (8, 10.0)]);
-    // The winner is the first candidate with the highest validation NDCG.
+    // 4 configurations on 2 iterations, the best 2 on 4.
+    let iterations: Vec<usize> = tuning.trials.iter().map(|t| t.iterations).collect();
+    assert_eq!(iterations, [2, 2, 2, 2, 4, 4]);
+    // The winner is the first trial with the highest validation NDCG.
     let best_score = tuning
-        .candidates
+        .trials
         .iter()
-        .map(|c| c.ndcg)
+        .map(|t| t.ndcg)
         .fold(f64::NEG_INFINITY, f64::max);
     let first_best = tuning
-        .candidates
+        .trials
         .iter()
-        .position(|c| c.ndcg == best_score)
+        .position(|t| t.ndcg == best_score)
         .unwrap();
     assert_eq!(tuning.best, first_best);
-    let winner = &tuning.candidates[tuning.best];
+    let winner = &tuning.trials[tuning.best];
     let trained = &outcome.report.training.params;
     assert_eq!(
-        (trained.factors, trained.regularization, trained.alpha),
-        (winner.factors, winner.regularization, winner.alpha)
+        (
+            trained.factors,
+            trained.regularization,
+            trained.alpha,
+            trained.iterations
+        ),
+        (
+            winner.factors,
+            winner.regularization,
+            winner.alpha,
+            winner.iterations
+        )
     );
-    assert_eq!(trained.iterations, c.als.iterations);
+    assert_eq!(trained.seed, c.als.seed);
     assert_eq!(tuning.best_params, *trained);
     // The validation split is cut from train only.
     assert_eq!(
@@ -154,6 +167,13 @@ fn tuning_records_the_grid_winner_and_trains_with_it() {
         .map(|t| t.stage.as_str())
         .collect();
     assert_eq!(stages[2], "tune");
+    // Every trial and the choice are in report.md.
+    let md = std::fs::read_to_string(outcome.artifact_dir.join("report.md")).unwrap();
+    assert!(md.contains(&tuning.choice));
+    for (i, t) in tuning.trials.iter().enumerate() {
+        let row = format!("| {} | {} | {} | {} |", i + 1, t.bracket, t.rung, t.factors);
+        assert!(md.contains(&row), "{row}");
+    }
 }
 
 #[test]
