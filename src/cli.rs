@@ -188,8 +188,10 @@ pub enum FormatArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// `ml-100k` (fetched when missing), `synthetic`, `db` (the interactions of the API's database,
-    /// `DATABASE_URL` or the data directory's SQLite file), or the path of a CSV/TSV/Parquet log.
+    /// `ml-100k` (fetched when missing), `synthetic` (the network `datasets generate` wrote into
+    /// <data-dir>/datasets/synthetic), `db` (the interactions of the API's database, `DATABASE_URL`
+    /// or the data directory's SQLite file), the directory of a generated network (`datasets
+    /// generate --out`), or the path of a CSV/TSV/Parquet log.
     #[arg(long, default_value = "ml-100k")]
     pub dataset: String,
     /// The database `--dataset db` exports [default: the data directory's SQLite file].
@@ -258,9 +260,6 @@ pub struct RunArgs {
     /// Rating or weight column of a PATH data set (optional).
     #[arg(long, requires = "user_col")]
     pub weight_col: Option<String>,
-    /// Size of the generated network for `--dataset synthetic`.
-    #[command(flatten)]
-    pub synthetic: SyntheticArgs,
 }
 
 impl RunArgs {

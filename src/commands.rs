@@ -73,6 +73,11 @@ fn generate(data_dir: &std::path::Path, args: &GenerateArgs) -> Result<()> {
                 .with_context(|| format!("cannot write CSV files into {}", out.display()))?,
         );
     }
+    // Last: a directory with a manifest holds a whole network.
+    written.push(
+        datasets::synthetic::write_manifest(&network, &out)
+            .with_context(|| format!("cannot write the manifest into {}", out.display()))?,
+    );
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -119,8 +124,25 @@ fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// The network `datasets generate` wrote into `dir`, named by its manifest.
+fn generated(dir: PathBuf) -> Result<DatasetSource> {
+    let config = datasets::synthetic::read_manifest(&dir).context("--dataset")?;
+    Ok(DatasetSource::Generated { dir, config })
+}
+
 /// The pipeline configuration `args` describe, checked before any work starts.
 pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
+    // The cheap checks first: nothing is read before the parameters are known to be valid.
+    let defaults = AlsParams::default();
+    let als = AlsParams {
+        factors: args.factors.unwrap_or(defaults.factors),
+        regularization: args.reg.unwrap_or(defaults.regularization),
+        alpha: args.alpha.unwrap_or(defaults.alpha),
+        iterations: args.iterations.unwrap_or(defaults.iterations),
+        seed: args.seed,
+        ..defaults
+    };
+    als.check().context("invalid model parameters")?;
     let mut weighting = args.weighting;
     let mut posts = None;
     let dataset = match args.dataset.as_str() {
@@ -135,31 +157,25 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
                 options: LoadOptions::default(),
             }
         }
-        "synthetic" => DatasetSource::Synthetic(synthetic_config(&args.synthetic, args.seed)?),
+        "synthetic" => generated(data_dir.join("datasets").join("synthetic"))?,
         path => {
             let path = PathBuf::from(path);
             if !path.exists() {
                 bail!(
-                    "--dataset {}: no such file (expected ml-100k, synthetic or a path)",
+                    "--dataset {}: no such file or directory (expected ml-100k, synthetic, db or a path)",
                     path.display()
                 );
             }
-            DatasetSource::File {
-                path,
-                options: load_options(args),
+            if path.is_dir() {
+                generated(path)?
+            } else {
+                DatasetSource::File {
+                    path,
+                    options: load_options(args),
+                }
             }
         }
     };
-    let defaults = AlsParams::default();
-    let als = AlsParams {
-        factors: args.factors.unwrap_or(defaults.factors),
-        regularization: args.reg.unwrap_or(defaults.regularization),
-        alpha: args.alpha.unwrap_or(defaults.alpha),
-        iterations: args.iterations.unwrap_or(defaults.iterations),
-        seed: args.seed,
-        ..defaults
-    };
-    als.check().context("invalid model parameters")?;
     let config = RunConfig {
         dataset,
         data_dir,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Recompute the offline metrics of shared/EVALUATION.md from a pipeline export, independently of the Rust code.
+"""Recompute the offline metrics of docs/EVALUATION.md from a pipeline export, independently of the Rust code.
 
 Usage: score_exports.py EXPORT_DIR [--k 10] [--report report.json] [--min-ndcg X]
 

@@ -274,6 +274,27 @@ pub enum Error {
         source: csv::Error,
     },
 
+    /// A directory without the manifest `datasets generate` writes last (`network.json`): not a
+    /// generated network, or one whose writing did not finish.
+    #[error(
+        "{}: no generated network here (no network.json); run `social-live datasets generate` first",
+        dir.display()
+    )]
+    NotGenerated {
+        /// The directory.
+        dir: PathBuf,
+    },
+
+    /// A generated network's manifest does not parse.
+    #[error("{}: {source}", path.display())]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// Polars could not read a Parquet file.
     #[cfg(feature = "polars")]
     #[error("{}: {source}", path.display())]
@@ -323,6 +344,11 @@ pub enum RowProblem {
     },
     /// The bytes of the field are not UTF-8.
     InvalidUtf8,
+    /// An event kind other than `view`, `like` and `comment`.
+    UnknownEventKind {
+        /// The value as found.
+        value: String,
+    },
 }
 
 impl fmt::Display for RowProblem {
@@ -337,6 +363,9 @@ impl fmt::Display for RowProblem {
             Self::NotAnInteger { value } => write!(f, "{value:?} is not an integer timestamp"),
             Self::NotFinite { value } => write!(f, "{value:?} is not a finite number"),
             Self::InvalidUtf8 => f.write_str("not valid UTF-8"),
+            Self::UnknownEventKind { value } => {
+                write!(f, "{value:?} is not an event kind (view, like, comment)")
+            }
         }
     }
 }

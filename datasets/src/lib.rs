@@ -13,7 +13,7 @@
 //! - [`posts`]: post metadata files (id, author, creation time, topics, text), the input of the
 //!   content encoder.
 //! - [`split`] (feature `polars`): the `min_rating` filter, deduplication and the per-user temporal
-//!   leave-last-20%-out split of `shared/EVALUATION.md`.
+//!   leave-last-20%-out split of `docs/EVALUATION.md`.
 //! - [`frame`] (feature `polars`): the canonical interaction frame's column names.
 //!
 //! The canonical frame has the columns `user: String`, `item: String`, `timestamp: Int64` (seconds)

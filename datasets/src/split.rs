@@ -1,4 +1,4 @@
-//! The evaluation split of `shared/EVALUATION.md`, on canonical frames.
+//! The evaluation split of `docs/EVALUATION.md`, on canonical frames.
 //!
 //! 1. [`filter_min_rating`] (variant *r>=4*) runs **before** anything else.
 //! 2. [`dedup`]: duplicate (user, item) pairs keep the latest ([`Dedup::KeepLatest`]), or, for social

@@ -24,6 +24,14 @@ pub enum DatasetSource {
     /// The seeded synthetic social network, generated in memory; its views, likes and comments become
     /// interactions weighted by event type.
     Synthetic(SyntheticConfig),
+    /// A synthetic network `datasets generate` wrote into `dir` (its Parquet tables), read back:
+    /// the same interactions, weights and post features as [`Self::Synthetic`] with `config`.
+    Generated {
+        /// The directory.
+        dir: PathBuf,
+        /// The parameters it was generated with (its manifest).
+        config: SyntheticConfig,
+    },
     /// An interaction log (CSV, TSV or Parquet) read by `datasets::loader`.
     File {
         /// The file.
@@ -34,11 +42,25 @@ pub enum DatasetSource {
 }
 
 impl DatasetSource {
-    /// A short human description (`ml-100k`, `synthetic`, or the path).
+    /// A short human description: `ml-100k`, the path, or the synthetic network's place,
+    /// generator seed and sizes.
     pub fn describe(&self) -> String {
+        let network = |c: &SyntheticConfig| {
+            format!(
+                "seed {}, {} users, {} posts, {} interactions",
+                c.seed, c.users, c.posts, c.interactions
+            )
+        };
         match self {
             Self::Ml100k => "ml-100k".to_owned(),
-            Self::Synthetic(_) => "synthetic".to_owned(),
+            Self::Synthetic(c) => format!("synthetic network generated in memory ({})", network(c)),
+            Self::Generated { dir, config } => {
+                format!(
+                    "synthetic network in {} ({})",
+                    dir.display(),
+                    network(config)
+                )
+            }
             Self::File { path, .. } => path.display().to_string(),
         }
     }
@@ -278,7 +300,9 @@ impl RunConfig {
         match (self.dedup, &self.dataset) {
             (DedupPolicy::KeepLatest, _) => Dedup::KeepLatest,
             (DedupPolicy::SumWeights, _) => Dedup::SumWeights,
-            (DedupPolicy::Auto, DatasetSource::Synthetic(_)) => Dedup::SumWeights,
+            (DedupPolicy::Auto, DatasetSource::Synthetic(_) | DatasetSource::Generated { .. }) => {
+                Dedup::SumWeights
+            }
             (DedupPolicy::Auto, _) => Dedup::KeepLatest,
         }
     }

@@ -6,7 +6,7 @@
 //!   best, users in index order.
 //!
 //! With these three files and the catalog (every item in train or test) anyone can recompute the
-//! metrics of `shared/EVALUATION.md` independently.
+//! metrics of `docs/EVALUATION.md` independently.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -6,7 +6,7 @@
 //!
 //! [`run()`] does it all from a [`RunConfig`]: it loads the interactions (MovieLens-100K, fetched when
 //! missing; the seeded synthetic social network; or any CSV/TSV/Parquet log), applies the temporal
-//! split of `shared/EVALUATION.md`, optionally picks ALS hyper-parameters on a validation split cut from
+//! split of `docs/EVALUATION.md`, optionally picks ALS hyper-parameters on a validation split cut from
 //! train, trains implicit ALS, scores it on test beside MostPopular, item-kNN, EASE^R and Random
 //! (with bootstrap confidence intervals, the spread over training seeds and per-segment metrics),
 //! fits the content encoder (post features → item vectors) when the data has post features and

@@ -1,6 +1,6 @@
 //! The load stage: get the canonical interaction frame, filter it and merge duplicates.
 //!
-//! The order follows `shared/EVALUATION.md`: the `min_rating` filter runs before anything else (so the
+//! The order follows `docs/EVALUATION.md`: the `min_rating` filter runs before anything else (so the
 //! `r>=4` variant drops low ratings before the split), then duplicate (user, item) pairs are merged
 //! (the latest kept for ratings, weights summed for social events). The split comes after, in
 //! [`crate::split`]. The post features of the source (the content encoder's input) are read here
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use datasets::loader::{LoadOptions, Loaded, load_interactions};
 use datasets::movielens::{fetch_ml100k, load_ml100k_items, ml100k_paths};
 use datasets::split::{dedup, filter_min_rating};
-use datasets::synthetic::{EventWeights, to_canonical_frame};
+use datasets::synthetic::{EventWeights, read_generated, to_canonical_frame};
 use polars::prelude::DataFrame;
 
 use crate::config::{DatasetSource, RunConfig};
@@ -87,6 +87,22 @@ fn read_source(config: &RunConfig) -> Result<Raw> {
                 below_min_rating: 0,
                 path: None,
                 post_features: Some(sources::from_synthetic(&network)),
+            })
+        }
+        DatasetSource::Generated { dir, .. } => {
+            let generated = read_generated(dir, &EventWeights::default())?;
+            Ok(Raw {
+                frame: generated.frame,
+                skipped_rows: 0,
+                below_min_rating: 0,
+                path: Some(dir.clone()),
+                post_features: Some(PostFeatures {
+                    source: format!(
+                        "{} (topics, text, authors)",
+                        dir.join("posts.parquet").display()
+                    ),
+                    posts: generated.posts,
+                }),
             })
         }
         DatasetSource::File { path, options } => {

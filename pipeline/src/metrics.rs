@@ -1,4 +1,4 @@
-//! The ranking metrics of `shared/EVALUATION.md`, as pure functions of index vectors.
+//! The ranking metrics of `docs/EVALUATION.md`, as pure functions of index vectors.
 //!
 //! A *ranking* is a list of item indices, best first, that already excludes the user's train items; a
 //! *relevant set* is the user's held-out (test) items, sorted ascending without duplicates. Nothing here

@@ -1,6 +1,6 @@
 //! The split stage: the protocol's temporal split and the move to dense indices.
 //!
-//! `datasets::split::temporal_split` applies rule 2 of `shared/EVALUATION.md` (per user, the last
+//! `datasets::split::temporal_split` applies rule 2 of `docs/EVALUATION.md` (per user, the last
 //! floor(n/5) interactions by (timestamp, item id) go to test; users with fewer than 5 stay in train).
 //! The id maps cover every user and item of the data, so the catalog includes items seen only in test.
 //! The validation split for tuning applies the same rule to the train part.

@@ -15,6 +15,29 @@ fn social_live(data_dir: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Generates a small network into `<data_dir>/datasets/synthetic` (what `--dataset synthetic`
+/// reads).
+fn generate(data_dir: &Path, users: &str, posts: &str, interactions: &str) {
+    let out = social_live(
+        data_dir,
+        &[
+            "datasets",
+            "generate",
+            "--users",
+            users,
+            "--posts",
+            posts,
+            "--interactions",
+            interactions,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The error line of a failed run: exactly one line on stderr, starting with `error:`.
 fn error_line(output: &Output) -> String {
     assert!(!output.status.success(), "expected a failure");
@@ -40,6 +63,7 @@ fn missing_dataset_file_is_a_one_line_error() {
 #[test]
 fn invalid_model_parameter_is_rejected_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "50", "100", "1000");
     let out = social_live(
         dir.path(),
         &[
@@ -132,12 +156,6 @@ fn generate_then_train_on_the_generated_interactions() {
             "run",
             "--dataset",
             "synthetic",
-            "--users",
-            "300",
-            "--posts",
-            "800",
-            "--interactions",
-            "15000",
             "--factors",
             "8",
             "--iterations",
@@ -150,7 +168,8 @@ fn generate_then_train_on_the_generated_interactions() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("ndcg@10"), "{stdout}");
+    assert!(stdout.contains("NDCG@10 [95% CI]"), "{stdout}");
+    assert!(stdout.contains("MostPopular"), "{stdout}");
     assert!(stdout.contains("published"), "{stdout}");
     let current = std::fs::read_to_string(dir.path().join("models/current")).unwrap();
     let report = dir
@@ -164,11 +183,43 @@ fn generate_then_train_on_the_generated_interactions() {
         .as_f64()
         .unwrap();
     assert!((0.0..=1.0).contains(&ndcg));
+    // The run trained on the generated files and says so, with the generator's parameters.
+    let source = report["dataset"]["source"].as_str().unwrap();
+    assert!(source.contains("datasets/synthetic"), "{source}");
+    assert!(
+        source.contains("seed 42, 300 users, 800 posts, 15000 interactions"),
+        "{source}"
+    );
+    assert_eq!(
+        report["data"]["rows_loaded"].as_u64(),
+        Some(15000),
+        "{}",
+        report["data"]
+    );
+}
+
+#[test]
+fn a_synthetic_run_without_a_generated_network_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = social_live(dir.path(), &["pipeline", "run", "--dataset", "synthetic"]);
+    let line = error_line(&out);
+    assert!(line.contains("datasets generate"), "{line}");
+    assert!(!dir.path().join("models").exists());
+    // A directory that is not a generated network is refused the same way.
+    let other = dir.path().join("empty");
+    std::fs::create_dir(&other).unwrap();
+    let out = social_live(
+        dir.path(),
+        &["pipeline", "run", "--dataset", other.to_str().unwrap()],
+    );
+    let line = error_line(&out);
+    assert!(line.contains("network.json"), "{line}");
 }
 
 #[test]
 fn scheduler_rejects_a_bad_cron_expression() {
     let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "50", "100", "1000");
     let out = social_live(
         dir.path(),
         &[
@@ -186,12 +237,13 @@ fn scheduler_rejects_a_bad_cron_expression() {
 #[test]
 fn scheduler_rejects_a_bad_pipeline_configuration_at_start() {
     let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "50", "100", "1000");
     let out = social_live(
         dir.path(),
         &["scheduler", "--dataset", "synthetic", "--k", "0"],
     );
     let line = error_line(&out);
-    assert!(line.contains('k'), "{line}");
+    assert!(line.contains("must be at least 1"), "{line}");
 }
 
 #[cfg(unix)]
@@ -200,6 +252,7 @@ fn scheduler_runs_now_publishes_and_stops_cleanly_on_sigterm() {
     use std::time::{Duration, Instant};
 
     let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "200", "500", "8000");
     let mut child = Command::new(env!("CARGO_BIN_EXE_social-live"))
         .arg("--data-dir")
         .arg(dir.path())
@@ -211,18 +264,7 @@ fn scheduler_runs_now_publishes_and_stops_cleanly_on_sigterm() {
             "--dataset",
             "synthetic",
         ])
-        .args([
-            "--users",
-            "200",
-            "--posts",
-            "500",
-            "--interactions",
-            "8000",
-            "--factors",
-            "8",
-            "--iterations",
-            "2",
-        ])
+        .args(["--factors", "8", "--iterations", "2"])
         .env_remove("RUST_LOG")
         .env("SOCIAL_LIVE_LOG", "warn")
         .spawn()

@@ -38,9 +38,9 @@ mod write;
 use serde::{Deserialize, Serialize};
 
 pub use config::{MAX_TOPICS, MAX_VOCABULARY, SyntheticConfig, ValidSyntheticConfig};
-pub use write::{EventWeights, write_csv};
+pub use write::{EventWeights, MANIFEST, read_manifest, write_csv, write_manifest};
 #[cfg(feature = "polars")]
-pub use write::{to_canonical_frame, write_parquet};
+pub use write::{Generated, read_generated, to_canonical_frame, write_parquet};
 
 use crate::error::Result;
 

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{EventKind, SocialNetwork};
+use super::{EventKind, SocialNetwork, SyntheticConfig};
 use crate::atomic;
 use crate::error::{Error, Result};
 
@@ -158,10 +158,11 @@ mod frames {
 
     use polars::prelude::*;
 
-    use super::{EventWeights, SocialNetwork, topics_of};
+    use super::{EventKind, EventWeights, SocialNetwork, SyntheticConfig, topics_of};
     use crate::atomic;
-    use crate::error::Result;
+    use crate::error::{Error, Result, RowProblem};
     use crate::frame::FrameBuilder;
+    use crate::posts::PostRecord;
 
     fn u32s(name: &str, values: impl Iterator<Item = u32>) -> Column {
         UInt32Chunked::from_vec(name.into(), values.collect()).into_column()
@@ -242,6 +243,174 @@ mod frames {
         Ok(paths)
     }
 
+    /// A network read back from the directory `datasets generate` wrote.
+    #[derive(Debug)]
+    pub struct Generated {
+        /// The generator's parameters (its manifest).
+        pub config: SyntheticConfig,
+        /// The events as a canonical frame, as [`to_canonical_frame`] makes it.
+        pub frame: DataFrame,
+        /// The posts: author, creation time, topics and text.
+        pub posts: Vec<PostRecord>,
+    }
+
+    /// Reads the network in `dir` (its manifest, `interactions.parquet` and `posts.parquet`),
+    /// weighing events by `weights`: the same frame and posts as the network in memory gave.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotGenerated`] without a manifest, [`Error::Manifest`], [`Error::Parquet`] for
+    /// an unreadable file, [`Error::MissingColumn`] / [`Error::ColumnType`] for a table not in
+    /// the layout [`write_parquet`] writes, [`Error::MalformedRow`] for a null or an unknown
+    /// event kind, [`Error::InvalidEventWeight`].
+    pub fn read_generated(dir: &Path, weights: &EventWeights) -> Result<Generated> {
+        weights.check()?;
+        let config = super::read_manifest(dir)?;
+        let path = dir.join("interactions.parquet");
+        let events = read(&path)?;
+        let (users, posts, kinds, times) = (
+            u32_column(&path, &events, "user_id")?,
+            u32_column(&path, &events, "post_id")?,
+            str_column(&path, &events, "kind")?,
+            i64_column(&path, &events, "timestamp")?,
+        );
+        let mut b = FrameBuilder::with_capacity(events.height());
+        let (mut user, mut item) = (String::new(), String::new());
+        for (row, (((u, p), k), t)) in users.zip(posts).zip(kinds).zip(times).enumerate() {
+            let malformed = |column: &str, problem| Error::MalformedRow {
+                file: path.clone(),
+                line: row as u64 + 1,
+                column: column.to_owned(),
+                problem,
+            };
+            let kind = match k {
+                Some("view") => EventKind::View,
+                Some("like") => EventKind::Like,
+                Some("comment") => EventKind::Comment,
+                Some(other) => {
+                    return Err(malformed(
+                        "kind",
+                        RowProblem::UnknownEventKind {
+                            value: other.to_owned(),
+                        },
+                    ));
+                }
+                None => return Err(malformed("kind", RowProblem::Null)),
+            };
+            let (Some(u), Some(p), Some(t)) = (u, p, t) else {
+                return Err(malformed("user_id, post_id or timestamp", RowProblem::Null));
+            };
+            let w = weights.weight(kind);
+            if w == 0.0 {
+                continue;
+            }
+            use std::fmt::Write;
+            user.clear();
+            item.clear();
+            let _ = write!(user, "{u}");
+            let _ = write!(item, "{p}");
+            b.push(&user, &item, t, w);
+        }
+        let frame = b.finish()?;
+
+        let path = dir.join("posts.parquet");
+        let table = read(&path)?;
+        let rows = u32_column(&path, &table, "post_id")?
+            .zip(u32_column(&path, &table, "author_id")?)
+            .zip(i64_column(&path, &table, "created_at")?)
+            .zip(str_column(&path, &table, "topics")?)
+            .zip(str_column(&path, &table, "text")?);
+        let mut posts = Vec::with_capacity(table.height());
+        for (row, ((((id, author), created_at), topics), text)) in rows.enumerate() {
+            let Some(id) = id else {
+                return Err(Error::MalformedRow {
+                    file: path.clone(),
+                    line: row as u64 + 1,
+                    column: "post_id".to_owned(),
+                    problem: RowProblem::Null,
+                });
+            };
+            posts.push(PostRecord {
+                id: id.to_string(),
+                author: author.map(|a| a.to_string()),
+                created_at,
+                topics: topics
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                text: text.unwrap_or("").to_owned(),
+            });
+        }
+        Ok(Generated {
+            config,
+            frame,
+            posts,
+        })
+    }
+
+    fn read(path: &Path) -> Result<DataFrame> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        ParquetReader::new(file)
+            .finish()
+            .map_err(|source| Error::Parquet {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    fn column<'a>(path: &Path, df: &'a DataFrame, name: &str) -> Result<&'a Column> {
+        df.column(name).map_err(|_| Error::MissingColumn {
+            file: path.to_path_buf(),
+            column: name.to_owned(),
+            available: df
+                .get_column_names()
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    fn type_error(path: &Path, col: &Column, expected: &'static str) -> Error {
+        Error::ColumnType {
+            file: path.to_path_buf(),
+            column: col.name().to_string(),
+            dtype: col.dtype().to_string(),
+            expected,
+        }
+    }
+
+    fn u32_column<'a>(
+        path: &Path,
+        df: &'a DataFrame,
+        name: &str,
+    ) -> Result<impl Iterator<Item = Option<u32>> + 'a> {
+        let col = column(path, df, name)?;
+        Ok(col.u32().map_err(|_| type_error(path, col, "u32"))?.iter())
+    }
+
+    fn i64_column<'a>(
+        path: &Path,
+        df: &'a DataFrame,
+        name: &str,
+    ) -> Result<impl Iterator<Item = Option<i64>> + 'a> {
+        let col = column(path, df, name)?;
+        Ok(col.i64().map_err(|_| type_error(path, col, "i64"))?.iter())
+    }
+
+    fn str_column<'a>(
+        path: &Path,
+        df: &'a DataFrame,
+        name: &str,
+    ) -> Result<impl Iterator<Item = Option<&'a str>> + 'a> {
+        let col = column(path, df, name)?;
+        Ok(col
+            .str()
+            .map_err(|_| type_error(path, col, "string"))?
+            .iter())
+    }
+
     /// The events as a canonical frame: `user` = user id, `item` = post id (both as strings),
     /// `timestamp`, `weight` from `weights`; one row per event, in event order, kinds weighing 0
     /// left out. Deduplicate with [`Dedup::SumWeights`](crate::split::Dedup::SumWeights).
@@ -271,5 +440,46 @@ mod frames {
     }
 }
 
+/// The manifest of a generated network's directory: the generator's parameters, written last.
+pub const MANIFEST: &str = "network.json";
+
+/// Writes [`MANIFEST`] (the parameters `net` was generated with) into `dir`, after its tables:
+/// a directory with a manifest holds a whole network.
+///
+/// # Errors
+///
+/// [`Error::Io`] when it cannot be written.
+pub fn write_manifest(net: &SocialNetwork, dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(MANIFEST);
+    let json = serde_json::to_vec_pretty(&net.config).map_err(|source| Error::Manifest {
+        path: path.clone(),
+        source,
+    })?;
+    atomic::write_with(&path, |out| {
+        use std::io::Write as _;
+        out.write_all(&json).map_err(|e| Error::io(&path, e))
+    })?;
+    Ok(path)
+}
+
+/// The parameters of the network generated into `dir` (its [`MANIFEST`]).
+///
+/// # Errors
+///
+/// [`Error::NotGenerated`] without a manifest, [`Error::Manifest`] when it does not parse.
+pub fn read_manifest(dir: &Path) -> Result<SyntheticConfig> {
+    let path = dir.join(MANIFEST);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotGenerated {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    serde_json::from_slice(&bytes).map_err(|source| Error::Manifest { path, source })
+}
+
 #[cfg(feature = "polars")]
-pub use frames::{to_canonical_frame, write_parquet};
+pub use frames::{Generated, read_generated, to_canonical_frame, write_parquet};

@@ -54,7 +54,9 @@ fn assert_headers(path: &Path, header: &str) {
 #[cfg(feature = "polars")]
 mod parquet {
     use datasets::loader::{LoadOptions, load_interactions};
-    use datasets::synthetic::{EventKind, EventWeights, to_canonical_frame, write_parquet};
+    use datasets::synthetic::{
+        EventKind, EventWeights, read_generated, to_canonical_frame, write_manifest, write_parquet,
+    };
     use polars::prelude::*;
 
     use super::*;
@@ -109,6 +111,53 @@ mod parquet {
             assert!(loaded.frame.equals(&expected), "{}", path.display());
             assert_eq!(loaded.columns.item, "post_id");
         }
+    }
+
+    /// What `datasets generate` writes reads back as the network it wrote: the same weighted
+    /// frame, the same posts, the generator's parameters.
+    #[test]
+    fn a_generated_directory_reads_back_as_its_network() {
+        let net = network(11);
+        let dir = tempfile::tempdir().unwrap();
+        // Without its manifest (written last) a directory is not a network, whatever it holds.
+        write_parquet(&net, dir.path()).unwrap();
+        let err = read_generated(dir.path(), &EventWeights::default()).unwrap_err();
+        assert!(matches!(err, datasets::Error::NotGenerated { .. }), "{err}");
+        assert!(err.to_string().contains("datasets generate"), "{err}");
+        write_manifest(&net, dir.path()).unwrap();
+        let weights = EventWeights {
+            view: 0.0,
+            ..EventWeights::default()
+        };
+        let read = read_generated(dir.path(), &weights).unwrap();
+        assert_eq!(read.config, net.config);
+        assert!(
+            read.frame
+                .equals(&to_canonical_frame(&net, &weights).unwrap())
+        );
+        assert_eq!(read.posts.len(), net.posts.len());
+        for (got, want) in read.posts.iter().zip(&net.posts).step_by(37) {
+            assert_eq!(got.id, want.id.to_string());
+            assert_eq!(got.author, Some(want.author.to_string()));
+            assert_eq!(got.created_at, Some(want.created_at));
+            let topics: Vec<&str> = want
+                .topics
+                .iter()
+                .map(|&t| net.topic_names[t as usize].as_str())
+                .collect();
+            assert_eq!(got.topics, topics);
+            assert_eq!(got.text, want.text);
+        }
+        // A table in another layout is refused with the column's name; so is a bad manifest.
+        let mut other = df!("user_id" => [1i64], "post_id" => [2u32]).unwrap();
+        ParquetWriter::new(std::fs::File::create(dir.path().join("interactions.parquet")).unwrap())
+            .finish(&mut other)
+            .unwrap();
+        let err = read_generated(dir.path(), &weights).unwrap_err();
+        assert!(err.to_string().contains("user_id"), "{err}");
+        std::fs::write(dir.path().join("network.json"), "{").unwrap();
+        let err = read_generated(dir.path(), &weights).unwrap_err();
+        assert!(matches!(err, datasets::Error::Manifest { .. }), "{err}");
     }
 
     #[test]
