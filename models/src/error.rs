@@ -320,6 +320,27 @@ pub enum Error {
         /// The models directory.
         models_dir: PathBuf,
     },
+    /// A version named by a caller (to make current or to pin) is not kept.
+    #[error("no kept model version {version:?}")]
+    UnknownVersion {
+        /// The name asked for.
+        version: String,
+    },
+    /// The current version cannot be removed (retention, or by hand).
+    #[error("model version {version:?} is current")]
+    VersionIsCurrent {
+        /// The version.
+        version: String,
+    },
+    /// A version's gate record (`gate.json`) cannot be parsed.
+    #[error("malformed gate record {path}: {source}")]
+    MalformedGate {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl Error {

@@ -16,6 +16,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The pointer file in the models directory naming the current version.
 pub const CURRENT_FILE: &str = "current";
+/// The file in the models directory listing pinned versions, one a line.
+pub const PINNED_FILE: &str = "pinned";
+/// The promotion gate's decision in a version directory (not checksummed, like the report).
+pub const GATE_FILE: &str = "gate.json";
 
 pub(crate) const USER_FACTORS_FILE: &str = "user_factors.npy";
 pub(crate) const ITEM_FACTORS_FILE: &str = "item_factors.npy";
@@ -115,6 +119,7 @@ pub(crate) fn check_version_name(version: &str) -> Result<()> {
         && version.len() <= 255
         && !version.starts_with('.')
         && version != CURRENT_FILE
+        && version != PINNED_FILE
         && version
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));

@@ -3,6 +3,7 @@
 //! ```text
 //! <models_dir>/
 //!   current                  the name of the current version, one line
+//!   pinned                   versions retention keeps, one a line (optional)
 //!   <version>/
 //!     manifest.json          Manifest: parameters, counts, metrics, checksums
 //!     user_factors.npy       f32 users x factors (NumPy format 1.0, little-endian, C order)
@@ -16,7 +17,7 @@
 //!     content_weights.npy      f32 (topics + buckets) x factors,
 //!     content_idf.npy          f32 buckets,
 //!     content_offset.npy       f32 factors; all four or none, checksummed like the rest
-//!     report.json, report.md, *.svg   (not checksummed)
+//!     report.json, report.md, *.svg, gate.json   (not checksummed)
 //!   .staging-<version>/      a version being written (or abandoned by a crash)
 //! ```
 //!
@@ -30,11 +31,21 @@ mod ids;
 mod manifest;
 mod npy;
 mod read;
+mod versions;
 mod write;
 
-pub use manifest::{CURRENT_FILE, Counts, FileEntry, MANIFEST_FILE, Manifest, SCHEMA_VERSION};
+pub use manifest::{
+    CURRENT_FILE, Counts, FileEntry, GATE_FILE, MANIFEST_FILE, Manifest, PINNED_FILE,
+    SCHEMA_VERSION,
+};
 pub use read::{Artifact, current_version, load};
-pub use write::{ArtifactContents, OptionalContents, publish, publish_with};
+pub use versions::{
+    Choice, GateDecision, GateHoldout, VersionEntry, describe, load_servable, pinned, prune,
+    read_gate, set_pinned, versions,
+};
+pub use write::{
+    ArtifactContents, OptionalContents, keep_with, publish, publish_with, set_current,
+};
 
 #[cfg(test)]
 mod tests;

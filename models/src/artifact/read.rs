@@ -199,7 +199,7 @@ pub fn current_version(models_dir: &Path) -> Result<Option<String>> {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::MissingFile {
             path: path.to_path_buf(),
@@ -210,7 +210,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// Parses the manifest, checking the schema version before the shape, so a manifest from a
 /// different schema is reported as such rather than as malformed.
-fn parse_manifest(bytes: &[u8], path: &Path) -> Result<Manifest> {
+pub(crate) fn parse_manifest(bytes: &[u8], path: &Path) -> Result<Manifest> {
     let malformed = |source| Error::MalformedManifest {
         path: path.to_path_buf(),
         source,

@@ -747,3 +747,185 @@ fn load_rejects_an_encoder_with_other_feature_rules_or_bad_json() {
         Err(Error::MalformedContentEncoder { reason, .. }) if reason.contains("sorted")
     ));
 }
+
+// Kept versions: keep, set_current, pins, retention and the fallback choice.
+
+fn flip_last_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn gate(accepted: bool) -> GateDecision {
+    GateDecision {
+        accepted,
+        reason: if accepted { "better" } else { "worse" }.to_owned(),
+        current_version: Some("v1".to_owned()),
+        candidate_ndcg: Some(0.1),
+        current_ndcg: Some(0.2),
+        ndcg_tolerance: 0.02,
+        index_recall: 0.99,
+        min_index_recall: 0.95,
+        holdout: None,
+        enforced: true,
+    }
+}
+
+/// Keeps `version` (not current) with a gate record.
+fn keep(root: &Path, seed: u64, version: &str, decision: Option<GateDecision>) {
+    let f = fixture(seed);
+    let extra: Vec<(String, Vec<u8>)> = decision
+        .map(|g| vec![(GATE_FILE.to_owned(), serde_json::to_vec(&g).unwrap())])
+        .unwrap_or_default();
+    keep_with(
+        root,
+        f.manifest(version),
+        &f.contents(),
+        OptionalContents::default(),
+        &extra,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_kept_version_is_not_current_until_set() {
+    let root = tempfile::tempdir().unwrap();
+    fixture(30).publish(root.path(), "v1").unwrap();
+    keep(root.path(), 31, "v2", Some(gate(false)));
+    assert_eq!(current_version(root.path()).unwrap().as_deref(), Some("v1"));
+    let listed = versions(root.path()).unwrap();
+    let names: Vec<_> = listed.iter().map(|e| e.version.as_str()).collect();
+    assert_eq!(names, ["v2", "v1"]);
+    assert!(listed[0].rejected() && !listed[0].current);
+    assert_eq!(listed[0].gate.as_ref().unwrap().reason, "worse");
+    assert!(listed[1].current && listed[1].gate.is_none());
+    assert_eq!(
+        listed[1].manifest.as_ref().unwrap().metrics["ndcg@10"],
+        0.25
+    );
+
+    set_current(root.path(), "v2").unwrap();
+    assert_eq!(current_version(root.path()).unwrap().as_deref(), Some("v2"));
+    set_current(root.path(), "v1").unwrap();
+    assert_eq!(current_version(root.path()).unwrap().as_deref(), Some("v1"));
+    assert!(matches!(
+        set_current(root.path(), "v9"),
+        Err(Error::UnknownVersion { version }) if version == "v9"
+    ));
+    assert!(matches!(
+        set_current(root.path(), "../v1"),
+        Err(Error::InvalidVersionName { .. })
+    ));
+    assert!(matches!(
+        set_current(root.path(), "pinned"),
+        Err(Error::InvalidVersionName { .. })
+    ));
+}
+
+#[test]
+fn retention_keeps_the_newest_the_current_and_the_pinned() {
+    let root = tempfile::tempdir().unwrap();
+    for (i, v) in ["v1", "v2", "v3", "v4", "v5"].iter().enumerate() {
+        keep(root.path(), 40 + i as u64, v, None);
+    }
+    set_current(root.path(), "v1").unwrap();
+    assert!(set_pinned(root.path(), "v2", true).unwrap());
+    assert!(!set_pinned(root.path(), "v2", true).unwrap());
+    assert!(matches!(
+        set_pinned(root.path(), "v7", true),
+        Err(Error::UnknownVersion { .. })
+    ));
+    let removed = prune(root.path(), 2).unwrap();
+    assert_eq!(removed, ["v3"]);
+    let names: Vec<_> = versions(root.path())
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.version, e.current, e.pinned))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("v5".to_owned(), false, false),
+            ("v4".to_owned(), false, false),
+            ("v2".to_owned(), false, true),
+            ("v1".to_owned(), true, false),
+        ]
+    );
+    assert!(set_pinned(root.path(), "v2", false).unwrap());
+    assert_eq!(prune(root.path(), 1).unwrap(), ["v4", "v2"]);
+    assert_eq!(current_version(root.path()).unwrap().as_deref(), Some("v1"));
+    assert!(Artifact::load_current(root.path()).is_ok());
+    // Nothing left behind but the kept versions and the files of the models directory.
+    let mut left: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["current", "pinned", "v1", "v5"]);
+}
+
+#[test]
+fn a_damaged_current_version_falls_back_to_the_newest_valid_older_one() {
+    let root = tempfile::tempdir().unwrap();
+    fixture(50).publish(root.path(), "v1").unwrap();
+    fixture(51).publish(root.path(), "v2").unwrap();
+    keep(root.path(), 52, "v3", Some(gate(false)));
+    fixture(53).publish(root.path(), "v4").unwrap();
+    keep(root.path(), 54, "v5", None);
+
+    // Intact: the current one.
+    let choice = load_servable(root.path(), None).unwrap();
+    assert_eq!(choice.artifact.as_ref().unwrap().manifest.version, "v4");
+    assert!(!choice.is_fallback() && choice.problems.is_empty());
+
+    // One flipped byte in the current version: the newest valid older one that the gate did
+    // not reject (v3 was rejected), with the reason in file names only.
+    flip_last_byte(&root.path().join("v4").join(ITEM_FACTORS_FILE));
+    let choice = load_servable(root.path(), None).unwrap();
+    assert_eq!(choice.artifact.as_ref().unwrap().manifest.version, "v2");
+    assert!(choice.is_fallback());
+    assert_eq!(
+        choice.problems,
+        [(
+            "v4".to_owned(),
+            "item_factors.npy fails its checksum".to_owned()
+        )]
+    );
+    // A caller already serving v2 is told so without loading it again.
+    let choice = load_servable(root.path(), Some("v2")).unwrap();
+    assert!(choice.artifact.is_none() && choice.problems.len() == 1);
+
+    // Older ones damaged too: a newer, unrejected one is better than nothing.
+    std::fs::remove_file(root.path().join("v2").join(USER_IDS_FILE)).unwrap();
+    flip_last_byte(&root.path().join("v1").join(ITEM_FACTORS_FILE));
+    let choice = load_servable(root.path(), None).unwrap();
+    assert_eq!(choice.artifact.as_ref().unwrap().manifest.version, "v5");
+    assert_eq!(choice.problems[1].1, "user_ids.txt is missing");
+
+    // The current version's directory gone entirely.
+    std::fs::remove_dir_all(root.path().join("v4")).unwrap();
+    let choice = load_servable(root.path(), None).unwrap();
+    assert_eq!(choice.artifact.as_ref().unwrap().manifest.version, "v5");
+    assert_eq!(
+        choice.problems[0],
+        ("v4".to_owned(), "is missing".to_owned())
+    );
+    assert!(
+        choice
+            .problems
+            .iter()
+            .all(|(_, why)| !why.contains('/') && !why.contains(&"0".repeat(8)))
+    );
+
+    // A damaged pointer: the newest valid version.
+    std::fs::write(root.path().join(CURRENT_FILE), "../etc\n").unwrap();
+    let choice = load_servable(root.path(), None).unwrap();
+    assert_eq!(choice.artifact.as_ref().unwrap().manifest.version, "v5");
+    assert_eq!(choice.wanted, None);
+
+    // Nothing published: nothing to serve, no problem.
+    let empty = tempfile::tempdir().unwrap();
+    let choice = load_servable(&empty.path().join("models"), None).unwrap();
+    assert!(choice.artifact.is_none() && choice.problems.is_empty() && !choice.is_fallback());
+}

@@ -1,10 +1,11 @@
 //! Writing and atomically publishing a model version.
 //!
 //! A version is written into `<models_dir>/.staging-<version>/` with every file and the
-//! directory fsynced, renamed to `<models_dir>/<version>/` (atomic on one file system), and only
-//! then is `<models_dir>/current` replaced, by writing a temporary file, fsyncing it and renaming
-//! it over the pointer. A crash at any point leaves `current` naming a complete version; a
-//! leftover staging directory is removed by the next publish of that version.
+//! directory fsynced, renamed to `<models_dir>/<version>/` (atomic on one file system:
+//! [`keep_with`]), and only then is `<models_dir>/current` replaced, by writing a temporary file,
+//! fsyncing it and renaming it over the pointer ([`set_current`]). A crash at any point leaves
+//! `current` naming a complete version; a leftover staging directory is removed by the next
+//! publish of that version.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -69,14 +70,36 @@ pub fn publish(
     )
 }
 
-/// Writes a new model version, with its optional parts, and makes it current.
+/// Writes a new model version, with its optional parts, and makes it current: [`keep_with`]
+/// then [`set_current`].
 ///
-/// Writes into `<models_dir>/.staging-<version>/`, fsyncs every file and the directory, renames
-/// it to `<models_dir>/<version>/`, then atomically replaces `<models_dir>/current` (temporary
-/// file, fsync, rename, fsync of `models_dir`). `manifest.files` is filled in here with the size
-/// and SHA-256 of every checksummed file, the optional parts' files included; `extra_files`
-/// (`report.json`, `report.md`, plots) are written too but not checksummed. Identical inputs give
-/// byte-identical checksummed files. Returns the version directory.
+/// # Errors
+///
+/// As [`keep_with`] and [`set_current`].
+pub fn publish_with(
+    models_dir: &Path,
+    manifest: Manifest,
+    contents: &ArtifactContents<'_>,
+    optional: OptionalContents<'_>,
+    extra_files: &[(String, Vec<u8>)],
+) -> Result<PathBuf> {
+    let version = manifest.version.clone();
+    let dir = keep_with(models_dir, manifest, contents, optional, extra_files)?;
+    set_current(models_dir, &version)?;
+    tracing::info!(version, dir = %dir.display(), "published model");
+    Ok(dir)
+}
+
+/// Writes a new model version, with its optional parts, into place **without** making it
+/// current (a candidate the promotion gate rejected is kept for inspection this way; a
+/// scheduler that must check its lease first points `current` itself).
+///
+/// Writes into `<models_dir>/.staging-<version>/`, fsyncs every file and the directory, and
+/// renames it to `<models_dir>/<version>/` (fsyncing `models_dir`). `manifest.files` is filled
+/// in here with the size and SHA-256 of every checksummed file, the optional parts' files
+/// included; `extra_files` (`report.json`, `report.md`, plots, `gate.json`) are written too but
+/// not checksummed. Identical inputs give byte-identical checksummed files. Returns the version
+/// directory.
 ///
 /// # Errors
 ///
@@ -87,7 +110,7 @@ pub fn publish(
 /// encoder's factors are not `manifest.factors`; [`Error::InvalidId`];
 /// [`Error::InvalidFileName`] for an extra file that is not a plain name or collides with an
 /// artifact file; [`Error::VersionExists`]; [`Error::Io`] and index dump errors.
-pub fn publish_with(
+pub fn keep_with(
     models_dir: &Path,
     manifest: Manifest,
     contents: &ArtifactContents<'_>,
@@ -96,7 +119,7 @@ pub fn publish_with(
 ) -> Result<PathBuf> {
     let version = manifest.version.clone();
     let staging = stage(models_dir, manifest, contents, optional, extra_files)?;
-    commit(models_dir, &staging, &version)
+    keep_staged(models_dir, &staging, &version)
 }
 
 /// Writes the complete version into its staging directory and returns that directory.
@@ -195,8 +218,8 @@ pub(crate) fn stage(
     Ok(staging)
 }
 
-/// Moves a staged version into place and points `current` at it.
-fn commit(models_dir: &Path, staging: &Path, version: &str) -> Result<PathBuf> {
+/// Moves a staged version into place.
+fn keep_staged(models_dir: &Path, staging: &Path, version: &str) -> Result<PathBuf> {
     let final_dir = models_dir.join(version);
     if final_dir.exists() {
         return Err(Error::VersionExists {
@@ -205,15 +228,41 @@ fn commit(models_dir: &Path, staging: &Path, version: &str) -> Result<PathBuf> {
     }
     fs::rename(staging, &final_dir).map_err(|e| Error::io(&final_dir, e))?;
     sync_dir(models_dir)?;
-
-    let pointer = models_dir.join(CURRENT_FILE);
-    let temporary = models_dir.join(format!(".{CURRENT_FILE}.tmp-{version}"));
-    let _ = fs::remove_file(&temporary);
-    write_new(&temporary, format!("{version}\n").as_bytes())?;
-    fs::rename(&temporary, &pointer).map_err(|e| Error::io(&pointer, e))?;
-    sync_dir(models_dir)?;
-    tracing::info!(version, dir = %final_dir.display(), "published model");
     Ok(final_dir)
+}
+
+/// Points `<models_dir>/current` at a kept version, atomically (a temporary file, fsync,
+/// rename over the pointer, fsync of `models_dir`): a reader sees the old name or the new one.
+/// Used to publish, roll back and roll forward. The version's manifest must be readable; its
+/// files are not verified here (every loader does that).
+///
+/// # Errors
+///
+/// [`Error::InvalidVersionName`]; [`Error::UnknownVersion`] if `<models_dir>/<version>/` has no
+/// manifest; [`Error::Io`].
+pub fn set_current(models_dir: &Path, version: &str) -> Result<()> {
+    check_version_name(version)?;
+    if !models_dir.join(version).join(MANIFEST_FILE).is_file() {
+        return Err(Error::UnknownVersion {
+            version: version.to_owned(),
+        });
+    }
+    replace_file(
+        models_dir,
+        CURRENT_FILE,
+        format!("{version}\n").as_bytes(),
+        version,
+    )
+}
+
+/// Replaces `<dir>/<name>` atomically with `bytes` (`tag` keeps concurrent temporaries apart).
+pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8], tag: &str) -> Result<()> {
+    let target = dir.join(name);
+    let temporary = dir.join(format!(".{name}.tmp-{tag}-{}", std::process::id()));
+    let _ = fs::remove_file(&temporary);
+    write_new(&temporary, bytes)?;
+    fs::rename(&temporary, &target).map_err(|e| Error::io(&target, e))?;
+    sync_dir(dir)
 }
 
 /// Checks the contents against each other and the manifest before anything is written.
