@@ -47,7 +47,8 @@ pub enum Command {
     /// Train, evaluate and publish recommendation models.
     #[command(subcommand)]
     Pipeline(PipelineCommand),
-    /// Run the pipeline on a cron schedule (nightly by default) until SIGTERM or Ctrl-C.
+    /// Run the pipeline on a cron schedule (nightly by default) until SIGTERM or Ctrl-C, one
+    /// run at a time across every scheduler sharing the database.
     Scheduler(Box<SchedulerArgs>),
     /// Serve the HTTP API until SIGTERM or Ctrl-C (`--demo`: seed, train and serve a demo).
     Serve(Box<ServeArgs>),
@@ -85,6 +86,40 @@ pub struct ServeArgs {
     /// Size of the generated network for `--demo`.
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
+    /// Also run the pipeline on this cron schedule (six fields, seconds first, UTC), as
+    /// `social-live scheduler` does: every replica can be started with it, and one at a time
+    /// (the holder of the database's pipeline lease) runs each job [default: no schedule].
+    #[arg(long, env = "SOCIAL_LIVE_PIPELINE_SCHEDULE", value_name = "CRON")]
+    pub pipeline_schedule: Option<String>,
+    /// What the scheduled runs train on, as `pipeline run --dataset` (with its defaults).
+    #[arg(long, env = "SOCIAL_LIVE_PIPELINE_DATASET", default_value = "db")]
+    pub pipeline_dataset: String,
+    /// The lease, the poll and the retries of the scheduled runs.
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+}
+
+/// How schedulers share the pipeline: one lease in the database, held by one process at a time.
+#[derive(Debug, Clone, Args)]
+pub struct ScheduleArgs {
+    /// Lifetime of the pipeline lease, in seconds: renewed every third of it while its holder
+    /// lives; a holder that died is taken over after it.
+    #[arg(long, env = "SOCIAL_LIVE_PIPELINE_LEASE_SECS", default_value_t = 60)]
+    pub lease_secs: u64,
+    /// How often a scheduler tries to take the lease and claims queued runs, in seconds (at
+    /// most a third of --lease-secs).
+    #[arg(long, env = "SOCIAL_LIVE_PIPELINE_POLL_SECS", default_value_t = 5)]
+    pub pipeline_poll_secs: u64,
+    /// Retries of a failed run (each attempt is a row in the run history).
+    #[arg(long, env = "SOCIAL_LIVE_PIPELINE_RETRIES", default_value_t = 3)]
+    pub retries: u32,
+    /// Wait before the first retry, in seconds; doubled for each next one.
+    #[arg(
+        long,
+        env = "SOCIAL_LIVE_PIPELINE_RETRY_BACKOFF_SECS",
+        default_value_t = 60
+    )]
+    pub retry_backoff_secs: u64,
 }
 
 #[derive(Debug, Args)]
@@ -93,10 +128,15 @@ pub struct SchedulerArgs {
     /// (the default is 03:00 every night).
     #[arg(long, env = "SOCIAL_LIVE_PIPELINE_CRON", default_value = "0 0 3 * * *")]
     pub cron: String,
-    /// Also run once right away, before the first scheduled time.
+    /// Also queue a run right away, before the first scheduled time (unless one is queued or
+    /// running).
     #[arg(long)]
     pub run_now: bool,
-    /// What each run does: the options of `pipeline run`.
+    /// The lease, the poll and the retries.
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+    /// What each run does: the options of `pipeline run` (its `--database-url` is also where
+    /// the run history and the lease live).
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -194,7 +234,8 @@ pub struct RunArgs {
     /// generate --out`), or the path of a CSV/TSV/Parquet log.
     #[arg(long, default_value = "ml-100k")]
     pub dataset: String,
-    /// The database `--dataset db` exports [default: the data directory's SQLite file].
+    /// The database `--dataset db` exports, and the scheduler's run history and lease
+    /// [default: the data directory's SQLite file].
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// Directory to publish model versions into [default: <data-dir>/models].

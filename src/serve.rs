@@ -29,10 +29,43 @@ async fn serve(data_dir: PathBuf, args: ServeArgs) -> Result<()> {
         config.models_dir = Some(data_dir.join("models"));
     }
     let state = api::build_state(config, &data_dir).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // The scheduler shares the service's database and data directory; it starts before the
+    // listener so that a bad schedule stops serve at once.
+    let scheduler = match args.pipeline_schedule {
+        Some(cron) => {
+            let run = RunArgs::for_dataset(
+                &args.pipeline_dataset,
+                state.config.database_url.clone(),
+                Some(state.models_dir.clone()),
+            );
+            let spec = crate::scheduler::Spec {
+                cron,
+                cron_flag: "--pipeline-schedule",
+                data_dir: data_dir.clone(),
+                run,
+                schedule: args.schedule,
+                run_now: false,
+            };
+            Some(crate::scheduler::start(state.store.clone(), spec, stopped.clone()).await?)
+        }
+        None => None,
+    };
     if args.demo {
         print_demo(&state.config.listen.to_string())?;
     }
-    api::serve(state, crate::scheduler::shutdown_signal()).await?;
+    tokio::spawn(async move {
+        crate::scheduler::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut serving = stopped.clone();
+    api::serve(state, async move {
+        let _ = serving.wait_for(|stop| *stop).await;
+    })
+    .await?;
+    if let Some(scheduler) = scheduler {
+        scheduler.await.context("the scheduler task failed")??;
+    }
     tracing::info!("stopped");
     Ok(())
 }

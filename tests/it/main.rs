@@ -1,6 +1,8 @@
 //! The `social-live` binary from the outside: exit codes and one-line errors for bad input, and a small
 //! pipeline run end to end on a generated network.
 
+mod scheduler;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -10,6 +12,7 @@ fn social_live(data_dir: &Path, args: &[&str]) -> Output {
         .arg(data_dir)
         .args(args)
         .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
         .env("SOCIAL_LIVE_LOG", "warn")
         .output()
         .expect("the binary runs")
@@ -266,6 +269,7 @@ fn scheduler_runs_now_publishes_and_stops_cleanly_on_sigterm() {
         ])
         .args(["--factors", "8", "--iterations", "2"])
         .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
         .env("SOCIAL_LIVE_LOG", "warn")
         .spawn()
         .expect("the binary runs");

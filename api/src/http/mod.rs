@@ -12,6 +12,7 @@ pub mod muted;
 pub mod pagination;
 pub mod posts;
 pub mod reports;
+pub mod runs;
 pub mod search;
 pub mod users;
 pub mod validate;
@@ -178,6 +179,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::router())
         .merge(moderation::router())
         .merge(reports::router())
+        .merge(runs::router())
         .merge(muted::router())
         .merge(health::router())
         .split_for_parts()

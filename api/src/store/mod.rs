@@ -19,6 +19,7 @@ pub mod moderation;
 pub mod muted;
 pub mod posts;
 pub mod reports;
+pub mod runs;
 pub mod search;
 pub mod seed;
 pub mod social;

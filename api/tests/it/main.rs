@@ -12,6 +12,7 @@ mod moderation;
 mod platform;
 mod posts;
 mod replicas;
+mod runs;
 mod safety;
 mod search;
 mod users;
