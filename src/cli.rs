@@ -207,6 +207,12 @@ pub struct GenerateArgs {
 #[derive(Debug, Subcommand)]
 pub enum PipelineCommand {
     /// Load, split, (tune), train, evaluate, index and publish a model.
+    ///
+    /// The promotion gate first scores the new model and the published one on the same recent
+    /// held-out interactions (the last day of the test split): a model that is worse beyond the
+    /// tolerance, or whose index misses the true top items, is kept for inspection (with
+    /// gate.json saying why) but not made current. Exit status: 0 published, 1 error, 2 usage
+    /// error, 3 rejected by the gate (not published).
     Run(Box<RunArgs>),
 }
 
@@ -301,6 +307,26 @@ pub struct RunArgs {
     /// Rating or weight column of a PATH data set (optional).
     #[arg(long, requires = "user_col")]
     pub weight_col: Option<String>,
+    /// Publish even a model the promotion gate rejects (its decision is still computed and
+    /// recorded in gate.json and the report) [default: the gate is enforced].
+    #[arg(long)]
+    pub no_gate: bool,
+    /// The gate's holdout: the test interactions at most this many seconds before the newest
+    /// interaction of the data (the whole test split when they come from fewer than 50 users)
+    /// [default: 86400, one day].
+    #[arg(long, value_name = "SECS")]
+    pub gate_window: Option<u64>,
+    /// How much worse, relatively, the new model's NDCG@K on the holdout may be than the
+    /// current model's: 0.02 asks for at least 98 % of it [default: 0.02].
+    #[arg(long, value_name = "F")]
+    pub gate_ndcg_tolerance: Option<f64>,
+    /// The least recall@K of the new model's index against exact search [default: 0.95].
+    #[arg(long, value_name = "F")]
+    pub gate_min_recall: Option<f64>,
+    /// Model versions to keep after publishing: the newest N, plus the current one and every
+    /// pinned one, whatever their age [default: 10].
+    #[arg(long, value_name = "N")]
+    pub keep_versions: Option<usize>,
 }
 
 impl RunArgs {

@@ -117,10 +117,19 @@ fn load_options(args: &RunArgs) -> LoadOptions {
     }
 }
 
+/// The exit status of `pipeline run` when the promotion gate rejects the model.
+const EXIT_REJECTED: i32 = 3;
+
 fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
     let config = run_config(data_dir, args)?;
     let outcome = pipeline::run(&config).context("pipeline failed")?;
     print_summary(&outcome)?;
+    if !outcome.gate.accepted {
+        // Not an error (nothing failed, and the reason is already on stdout), but not a
+        // publication either: a distinct status lets a script or a cron job tell them apart.
+        std::io::stdout().flush()?;
+        std::process::exit(EXIT_REJECTED);
+    }
     Ok(())
 }
 
@@ -192,12 +201,28 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         },
         show_progress: std::io::stderr().is_terminal(),
         posts,
+        gate: gate_config(args),
+        keep_versions: args
+            .keep_versions
+            .unwrap_or(RunConfig::default().keep_versions),
         ..RunConfig::default()
     };
     config
         .validate()
         .context("invalid pipeline configuration")?;
     Ok(config)
+}
+
+/// The promotion gate of `--no-gate` and the `--gate-*` flags over the library's defaults.
+fn gate_config(args: &RunArgs) -> pipeline::GateConfig {
+    let d = pipeline::GateConfig::default();
+    pipeline::GateConfig {
+        enabled: !args.no_gate,
+        window_secs: args.gate_window.unwrap_or(d.window_secs),
+        ndcg_tolerance: args.gate_ndcg_tolerance.unwrap_or(d.ndcg_tolerance),
+        min_index_recall: args.gate_min_recall.unwrap_or(d.min_index_recall),
+        ..d
+    }
 }
 
 /// The search `--tune` runs: the library's defaults with the budget, trial cap and configurations
@@ -284,11 +309,36 @@ fn print_summary(outcome: &pipeline::RunOutcome) -> Result<()> {
         report.ann.config.ef_search,
         report.ann.measurement.users_sampled
     )?;
-    writeln!(
-        out,
-        "published {} at {}",
-        outcome.version,
-        outcome.artifact_dir.display()
-    )?;
+    let gate = &outcome.gate;
+    match (gate.enforced, gate.accepted) {
+        (true, true) => writeln!(out, "promotion gate: accepted: {}", gate.reason)?,
+        (false, _) => writeln!(out, "promotion gate: not enforced: {}", gate.reason)?,
+        (true, false) => writeln!(out, "promotion gate: rejected")?,
+    }
+    if outcome.made_current {
+        writeln!(
+            out,
+            "published {} at {}",
+            outcome.version,
+            outcome.artifact_dir.display()
+        )?;
+    } else if gate.accepted {
+        writeln!(
+            out,
+            "kept {} at {} (not made current)",
+            outcome.version,
+            outcome.artifact_dir.display()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "not published: {} (kept in {})",
+            gate.reason,
+            outcome.artifact_dir.display()
+        )?;
+    }
+    for version in &outcome.pruned {
+        writeln!(out, "removed old version {version}")?;
+    }
     Ok(())
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::baselines::BaselineConfig;
 use crate::error::{Error, Result};
+use crate::gate::GateConfig;
 use crate::segments::SegmentConfig;
 use crate::tune::TuneConfig;
 use crate::uncertainty::BootstrapConfig;
@@ -171,7 +172,9 @@ impl EvaluationConfig {
 /// `<data_dir>/models`, `AlsParams::default()`, no tuning (with [`TuneConfig::default`] ready), no export,
 /// `AnnConfig::default()`, K = 10, ANN recall measured on 1,000 users, no rating filter, binary
 /// weights, automatic dedup, no posts file, the content encoder with [`ContentConfig::default`],
-/// [`EvaluationConfig::default`], and progress bars on (they are hidden anyway when stderr is not a terminal).
+/// [`EvaluationConfig::default`], the promotion gate with [`GateConfig::default`], 10 versions
+/// kept, the accepted version made current, and progress bars on (they are hidden anyway when
+/// stderr is not a terminal).
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     /// The interactions to train on.
@@ -214,6 +217,17 @@ pub struct RunConfig {
     pub content: ContentConfig,
     /// Intervals, seed spread, segments and baselines of the evaluation.
     pub evaluation: EvaluationConfig,
+    /// The promotion gate: whether the new version may replace the current one (see
+    /// [`crate::gate`]).
+    pub gate: GateConfig,
+    /// Retention after publishing: the newest this many versions are kept, plus the current one
+    /// and every pinned one (default 10; at least 1, so the new version is never removed).
+    pub keep_versions: usize,
+    /// Point `current` at an accepted version (default `true`). A caller that must check
+    /// something first (the scheduler checks that it still holds its lease) sets `false` and
+    /// moves the pointer itself with `models::artifact::set_current` when
+    /// [`RunOutcome::gate`](crate::run::RunOutcome::gate) accepted it.
+    pub make_current: bool,
     /// Draw progress bars on stderr (only when it is a terminal).
     pub show_progress: bool,
 }
@@ -237,6 +251,9 @@ impl Default for RunConfig {
             dedup: DedupPolicy::default(),
             content: ContentConfig::default(),
             evaluation: EvaluationConfig::default(),
+            gate: GateConfig::default(),
+            keep_versions: 10,
+            make_current: true,
             show_progress: true,
         }
     }
@@ -257,8 +274,9 @@ impl RunConfig {
     /// [`Error::InvalidConfig`] naming the field: `k` or `ann_recall_users` of 0, a non-finite
     /// `min_rating`, invalid `search` settings when `tune` is set (see [`TuneConfig::validate`]), or a `content.held_out_fraction`
     /// not strictly between 0 and 1, or an invalid `evaluation` part (see
-    /// [`EvaluationConfig::validate`]); [`Error::Model`] for invalid `content.params` when the
-    /// content stage is enabled.
+    /// [`EvaluationConfig::validate`]), an invalid `gate` part (see [`GateConfig::validate`]) or
+    /// a `keep_versions` of 0; [`Error::Model`] for invalid `content.params` when the content
+    /// stage is enabled.
     pub fn validate(&self) -> Result<()> {
         let invalid = |field: &'static str, reason: &str| {
             Err(Error::InvalidConfig {
@@ -281,6 +299,13 @@ impl RunConfig {
             self.search.validate()?;
         }
         self.evaluation.validate()?;
+        self.gate.validate()?;
+        if self.keep_versions == 0 {
+            return invalid(
+                "keep_versions",
+                "must be at least 1 (the version just written is kept)",
+            );
+        }
         if self.content.enabled {
             self.content.params.check()?;
             let f = self.content.held_out_fraction;
@@ -322,6 +347,8 @@ mod tests {
         assert_eq!(c.models_dir(), PathBuf::from("/tmp/x/models"));
         assert_eq!(c.k, 10);
         assert_eq!(c.ann_recall_users, 1000);
+        assert_eq!(c.gate, GateConfig::default());
+        assert_eq!((c.keep_versions, c.make_current), (10, true));
         let c = RunConfig {
             models_dir: Some(PathBuf::from("/m")),
             ..c
@@ -351,6 +378,31 @@ mod tests {
             c.validate(),
             Err(Error::InvalidConfig {
                 field: "ann_recall_users",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn rejects_zero_keep_versions_and_a_bad_gate_naming_the_field() {
+        let mut c = RunConfig {
+            keep_versions: 0,
+            ..RunConfig::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig {
+                field: "keep_versions",
+                ..
+            })
+        ));
+        c.keep_versions = 1;
+        c.validate().unwrap();
+        c.gate.ndcg_tolerance = 1.0;
+        assert!(matches!(
+            c.validate(),
+            Err(Error::InvalidConfig {
+                field: "gate.ndcg_tolerance",
                 ..
             })
         ));

@@ -1,7 +1,7 @@
 //! The offline pipeline of Social Live: the stages that turn interaction data into a published model.
 //!
 //! ```text
-//! load → split → (tune) → train → evaluate → (export) → content encoder → index → report → publish
+//! load → split → (tune) → train → evaluate → (export) → content encoder → index → gate → report → publish
 //! ```
 //!
 //! [`run()`] does it all from a [`RunConfig`]: it loads the interactions (MovieLens-100K, fetched when
@@ -11,7 +11,9 @@
 //! (with bootstrap confidence intervals, the spread over training seeds and per-segment metrics),
 //! fits the content encoder (post features → item vectors) when the data has post features and
 //! scores it on held-out posts, builds an HNSW index over the item vectors and measures its recall against brute force, and publishes a
-//! versioned artifact with a run report (`report.json`, `report.md`, SVG plots).
+//! versioned artifact with a run report (`report.json`, `report.md`, SVG plots). The promotion
+//! gate ([`gate`]) scores it beside the published model on a recent holdout first: a version it
+//! rejects is kept for inspection with `gate.json` saying why, and the current one stays.
 //!
 //! The stages are public modules so that benches and comparisons can run them one at a time:
 //! [`run::prepare`] loads and splits, [`run::fit_and_evaluate`] trains and scores without publishing,
@@ -36,6 +38,7 @@ pub mod content;
 pub mod error;
 pub mod evaluate;
 pub mod export;
+pub mod gate;
 pub mod index;
 pub mod index_map;
 pub mod interactions;
@@ -55,6 +58,7 @@ pub use config::{
     ContentConfig, DatasetSource, DedupPolicy, EvaluationConfig, RunConfig, Weighting,
 };
 pub use error::{Error, Result};
+pub use gate::GateConfig;
 pub use report::Report;
 pub use run::{RunOutcome, fit_and_evaluate, prepare, run};
 pub use tune::{SearchSpace, TuneConfig};

@@ -1,5 +1,7 @@
-//! The publish stage: name the version, fingerprint the data and hand everything to
-//! [`models::artifact::publish`].
+//! The publish stage: name the version, fingerprint the data and write it into the models
+//! directory with [`models::artifact::keep_with`] ([`keep`]). Whether it then becomes current is
+//! the promotion gate's decision ([`crate::gate`]), taken by [`crate::run()`]: a rejected version
+//! stays beside the others, with its `gate.json`, for inspection.
 //!
 //! **Data fingerprint.** The SHA-256 (hex) of this text, UTF-8, every line ending in `\n`:
 //!
@@ -156,16 +158,17 @@ pub struct PublishInput<'a> {
     pub content_encoder: Option<&'a ContentEncoder>,
     /// The reproducible metrics for the manifest (no timings).
     pub metrics: serde_json::Value,
-    /// Unchecksummed files (report, plots).
+    /// Unchecksummed files (report, plots, the gate's decision).
     pub extra_files: &'a [(String, Vec<u8>)],
 }
 
-/// Publishes the artifact into `models_dir` and returns its directory.
+/// Writes the version into `models_dir` **without** making it current (see
+/// [`models::artifact::keep_with`]) and returns its directory.
 ///
 /// # Errors
 ///
 /// [`crate::Error::Model`] if writing, syncing or renaming fails.
-pub fn publish(models_dir: &Path, input: PublishInput<'_>) -> Result<PathBuf> {
+pub fn keep(models_dir: &Path, input: PublishInput<'_>) -> Result<PathBuf> {
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         version: input.version.to_owned(),
@@ -193,7 +196,7 @@ pub fn publish(models_dir: &Path, input: PublishInput<'_>) -> Result<PathBuf> {
     let optional = OptionalContents {
         content_encoder: input.content_encoder,
     };
-    Ok(models::artifact::publish_with(
+    Ok(models::artifact::keep_with(
         models_dir,
         manifest,
         &contents,

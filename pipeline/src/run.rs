@@ -1,10 +1,16 @@
 //! The whole run: load → split → (tune) → train → evaluate → (export) → content encoder → index →
-//! report → publish.
+//! gate → report → publish.
+//!
+//! Publishing is three steps: the version is written into the models directory whatever the gate
+//! said ([`publish::keep`]), `current` is pointed at it only when the gate accepted it (or is
+//! disabled) and [`RunConfig::make_current`] is set, and then retention removes the oldest
+//! versions beyond [`RunConfig::keep_versions`] (never the current or a pinned one).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use models::als::{AlsModel, AlsParams};
+use models::artifact::GateDecision;
 use models::popular::MostPopular;
 use time::OffsetDateTime;
 
@@ -14,6 +20,7 @@ use crate::content;
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Scorer, SeedRun};
 use crate::export::{self, ExportInput};
+use crate::gate::{self, GateInput, GateModel};
 use crate::index;
 use crate::load::{self, LoadedData};
 use crate::publish::{self, PublishInput};
@@ -27,12 +34,19 @@ use crate::tune;
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunOutcome {
-    /// The published version's directory.
+    /// The new version's directory (written whether or not it became current).
     pub artifact_dir: PathBuf,
     /// The version name.
     pub version: String,
     /// The report (the content of `report.json`).
     pub report: Report,
+    /// The promotion gate's decision (the content of `gate.json`, and `report.gate`).
+    pub gate: GateDecision,
+    /// Whether `current` now names this version: the gate accepted it (or was disabled) and
+    /// [`RunConfig::make_current`] was set.
+    pub made_current: bool,
+    /// The versions retention removed, newest first.
+    pub pruned: Vec<String>,
 }
 
 /// Stage timings, logged as they complete.
@@ -110,11 +124,14 @@ pub fn fit_and_evaluate(
     Ok((model, seconds, evaluation))
 }
 
-/// Runs the whole pipeline and publishes a new version.
+/// Runs the whole pipeline, writes a new version and makes it current if the promotion gate
+/// accepts it (see the module docs). A rejection is not an error: the outcome says so
+/// ([`RunOutcome::gate`], [`RunOutcome::made_current`]).
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] for a bad configuration; otherwise the error of the failing stage.
+/// [`Error::InvalidConfig`] for a bad configuration; otherwise the error of the failing stage
+/// (a failure of retention is logged, not returned: the version is already in place).
 pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     config.validate()?;
     let started = OffsetDateTime::now_utc();
@@ -259,6 +276,39 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         "ann recall against brute force"
     );
 
+    let models_dir = config.models_dir();
+    let decision = timings.stage("gate", || {
+        Ok(gate::evaluate(
+            &models_dir,
+            &GateInput {
+                config: &config.gate,
+                k,
+                users: &prepared.users,
+                items: &prepared.items,
+                train: &prepared.train,
+                test: &prepared.test,
+                train_items: &eval_split.train_items,
+                candidate: GateModel {
+                    user_ids: prepared.users.ids(),
+                    item_ids: prepared.items.ids(),
+                    user_factors: model.user_factors.view(),
+                    item_factors: model.item_factors.view(),
+                    popularity: popular.counts(),
+                },
+                index_recall: measurement.recall,
+            },
+        ))
+    })?;
+    tracing::info!(
+        accepted = decision.accepted,
+        enforced = decision.enforced,
+        candidate_ndcg = decision.candidate_ndcg,
+        current_ndcg = decision.current_ndcg,
+        current = decision.current_version.as_deref().unwrap_or(""),
+        reason = decision.reason,
+        "promotion gate"
+    );
+
     let report_start = Instant::now();
     let fingerprint = publish::data_fingerprint(
         &prepared.users,
@@ -266,7 +316,6 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         &prepared.train,
         config.weighting,
     );
-    let models_dir = config.models_dir();
     let version = publish::unique_version(
         &models_dir,
         publish::version_name(started, &fingerprint, &params, &config.ann)?,
@@ -310,13 +359,15 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             measurement,
         },
         content: content.report,
+        gate: decision.clone(),
         timings: Vec::new(),
         export,
         plots: report::plot_files(),
     };
     // The report cannot contain the time it takes to render itself: that is logged instead.
     report.timings = timings.0;
-    let extra_files = report::render(&report)?;
+    let mut extra_files = report::render(&report)?;
+    extra_files.push(gate::file(&decision)?);
     tracing::info!(
         stage = "report",
         seconds = report_start.elapsed().as_secs_f64(),
@@ -324,7 +375,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     );
 
     let publish_start = Instant::now();
-    let published = publish::publish(
+    let kept = publish::keep(
         &models_dir,
         PublishInput {
             version: &version,
@@ -342,17 +393,47 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             extra_files: &extra_files,
         },
     )?;
+    let made_current = decision.accepted && config.make_current;
+    if made_current {
+        models::artifact::set_current(&models_dir, &version)?;
+    }
     tracing::info!(
         stage = "publish",
         seconds = publish_start.elapsed().as_secs_f64(),
-        dir = %published.display(),
+        dir = %kept.display(),
         version,
-        "published"
+        made_current,
+        "{}",
+        match (made_current, decision.accepted) {
+            (true, _) => "published",
+            (false, true) => "kept, accepted, current left to the caller",
+            (false, false) => "kept, rejected by the promotion gate",
+        }
     );
+    // The version is in place whatever happens here: a failed clean-up is not a failed run.
+    let pruned = match models::artifact::prune(&models_dir, config.keep_versions) {
+        Ok(pruned) => {
+            if !pruned.is_empty() {
+                tracing::info!(
+                    keep = config.keep_versions,
+                    removed = pruned.join(", "),
+                    "retention removed old model versions"
+                );
+            }
+            pruned
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "retention failed; no version was removed");
+            Vec::new()
+        }
+    };
     Ok(RunOutcome {
-        artifact_dir: published,
+        artifact_dir: kept,
         version,
         report,
+        gate: decision,
+        made_current,
+        pruned,
     })
 }
 

@@ -48,6 +48,7 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
     if let Some(c) = ev.comparison.first() {
         writeln!(s, "\n**{}**", headline(c))?;
     }
+    write_gate(s, r)?;
 
     writeln!(s, "\n## Test metrics (K = {})\n", ev.k)?;
     writeln!(
@@ -263,6 +264,51 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
             writeln!(s, "- `{}`", f.display())?;
         }
     }
+    Ok(())
+}
+
+/// `2 %`, `2.5 %`.
+fn share(x: f64) -> String {
+    let text = format!("{:.1}", 100.0 * x);
+    format!("{} %", text.strip_suffix(".0").unwrap_or(&text))
+}
+
+/// The promotion gate's decision, its figures and what happened to the version.
+fn write_gate(s: &mut String, r: &Report) -> std::fmt::Result {
+    let g = &r.gate;
+    let k = r.evaluation.k;
+    writeln!(s, "\n## Promotion gate\n")?;
+    let current = g.current_version.as_deref();
+    let verdict = match (g.enforced, g.accepted, current) {
+        (false, _, _) => {
+            "**Not enforced** (the gate is disabled): published whatever it says.".to_owned()
+        }
+        (true, true, _) => "**Accepted**: this version may replace the current one.".to_owned(),
+        (true, false, Some(v)) => {
+            format!("**Rejected**: kept for inspection, the current version `{v}` stays.")
+        }
+        (true, false, None) => "**Rejected**: kept for inspection, not made current.".to_owned(),
+    };
+    writeln!(s, "{verdict} {}.\n", g.reason)?;
+    let ndcg = |x: Option<f64>| x.map_or_else(|| "n/a".to_owned(), |x| format!("{x:.4}"));
+    writeln!(s, "| | NDCG@{k} on the holdout | index recall@{k} |")?;
+    writeln!(s, "|---|---:|---:|")?;
+    writeln!(
+        s,
+        "| candidate | {} | {:.4} |",
+        ndcg(g.candidate_ndcg),
+        g.index_recall
+    )?;
+    if let Some(v) = current {
+        writeln!(s, "| current `{v}` | {} | |", ndcg(g.current_ndcg))?;
+    }
+    writeln!(
+        s,
+        "| needed | {} ({} tolerance) | {} |",
+        ndcg(g.current_ndcg.map(|c| c * (1.0 - g.ndcg_tolerance))),
+        share(g.ndcg_tolerance),
+        g.min_index_recall
+    )?;
     Ok(())
 }
 

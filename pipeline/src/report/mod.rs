@@ -9,6 +9,7 @@ pub mod plots;
 use std::path::PathBuf;
 
 use models::als::AlsParams;
+use models::artifact::GateDecision;
 use serde::{Deserialize, Serialize};
 
 use crate::baselines::Baseline;
@@ -26,8 +27,8 @@ pub use markdown::to_markdown;
 
 /// The version of the report's JSON layout (2: the `content` section; 3: baselines, intervals, seed
 /// spread and segments in `evaluation`; 4: `tuning` holds the trials of the successive-halving search
-/// instead of grid points).
-pub const REPORT_VERSION: u32 = 4;
+/// instead of grid points; 5: `gate`, the promotion gate's decision).
+pub const REPORT_VERSION: u32 = 5;
 /// The JSON report's file name.
 pub const JSON_FILE: &str = "report.json";
 /// The Markdown report's file name.
@@ -218,6 +219,9 @@ pub struct Report {
     pub ann: AnnReport,
     /// The content encoder: fitted and scored on held-out posts, or skipped and why.
     pub content: ContentReport,
+    /// The promotion gate's decision (also published as `gate.json`): whether this version may
+    /// replace the current one, and why.
+    pub gate: GateDecision,
     /// Wall time per stage, in order (the publish stage itself is logged, not reported: the report is
     /// part of what it publishes).
     pub timings: Vec<StageTiming>,
@@ -520,12 +524,38 @@ pub(crate) mod tests {
                 },
             },
             content: sample_content(),
+            gate: sample_gate(),
             timings: vec![StageTiming {
                 stage: "train".into(),
                 seconds: 1.25,
             }],
             export: None,
             plots: plot_files(),
+        }
+    }
+
+    /// A rejection with made-up numbers.
+    pub(crate) fn sample_gate() -> GateDecision {
+        GateDecision {
+            accepted: false,
+            reason: "NDCG@10 0.2500 is below 0.2940 (98 % of the current version \
+                     20261124T173000Z-89abcdef's 0.3000), on the last 86400 s of the test split \
+                     (60 users, 150 interactions)"
+                .into(),
+            current_version: Some("20261124T173000Z-89abcdef".into()),
+            candidate_ndcg: Some(0.25),
+            current_ndcg: Some(0.3),
+            ndcg_tolerance: 0.02,
+            index_recall: 0.987,
+            min_index_recall: 0.95,
+            holdout: Some(models::artifact::GateHoldout {
+                window_secs: 86_400,
+                from_timestamp: 1_764_000_000,
+                users: 60,
+                interactions: 150,
+                whole_test_split: false,
+            }),
+            enforced: true,
         }
     }
 
@@ -731,6 +761,21 @@ pub(crate) mod tests {
             "{md}"
         );
         assert!(md.contains("| 3 | 0.6250 | **chosen** |"), "{md}");
+        // The gate.
+        assert!(md.contains("## Promotion gate"), "{md}");
+        assert!(
+            md.contains(
+                "**Rejected**: kept for inspection, the current version \
+                 `20261124T173000Z-89abcdef` stays. NDCG@10 0.2500 is below 0.2940"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| candidate | 0.2500 | 0.9870 |")
+                && md.contains("| current `20261124T173000Z-89abcdef` | 0.3000 | |")
+                && md.contains("| needed | 0.2940 (2 % tolerance) | 0.95 |"),
+            "{md}"
+        );
         let skipped = Report {
             content: ContentReport::Skipped {
                 reason: "no post features".into(),

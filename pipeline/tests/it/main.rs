@@ -5,6 +5,7 @@ mod data;
 mod determinism;
 mod export;
 mod files;
+mod gate;
 mod ml100k;
 mod runs;
 mod tune;

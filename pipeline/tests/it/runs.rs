@@ -97,7 +97,8 @@ fn run_publishes_a_loadable_artifact_with_its_report() {
             "seed spread",
             "content encoder",
             "index build",
-            "index recall"
+            "index recall",
+            "gate"
         ]
     );
     assert!(r.tuning.is_none());
