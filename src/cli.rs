@@ -211,8 +211,10 @@ pub enum PipelineCommand {
     /// The promotion gate first scores the new model and the published one on the same recent
     /// held-out interactions (the last day of the test split): a model that is worse beyond the
     /// tolerance, or whose index misses the true top items, is kept for inspection (with
-    /// gate.json saying why) but not made current. Exit status: 0 published, 1 error, 2 usage
-    /// error, 3 rejected by the gate (not published).
+    /// gate.json saying why) but not made current. SIGTERM or Ctrl-C stops the run at its next
+    /// stage boundary (the index build between batches) and publishes nothing. Exit status: 0
+    /// published, 1 error, 2 usage error, 3 rejected by the gate (not published), 4 cancelled
+    /// (not published).
     Run(Box<RunArgs>),
 }
 

@@ -119,10 +119,19 @@ fn load_options(args: &RunArgs) -> LoadOptions {
 
 /// The exit status of `pipeline run` when the promotion gate rejects the model.
 const EXIT_REJECTED: i32 = 3;
+/// The exit status of `pipeline run` stopped by SIGTERM or Ctrl-C (nothing published).
+const EXIT_CANCELLED: i32 = 4;
 
 fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
     let config = run_config(data_dir, args)?;
-    let outcome = pipeline::run(&config).context("pipeline failed")?;
+    cancel_on_signal(config.cancel.clone());
+    let outcome = match pipeline::run(&config) {
+        Err(err @ pipeline::Error::Cancelled { .. }) => {
+            eprintln!("{err}");
+            std::process::exit(EXIT_CANCELLED);
+        }
+        other => other.context("pipeline failed")?,
+    };
     print_summary(&outcome)?;
     if !outcome.gate.accepted {
         // Not an error (nothing failed, and the reason is already on stdout), but not a
@@ -131,6 +140,51 @@ fn pipeline_run(data_dir: PathBuf, args: &RunArgs) -> Result<()> {
         std::process::exit(EXIT_REJECTED);
     }
     Ok(())
+}
+
+/// On the first SIGTERM or Ctrl-C, asks the run to stop at its next stage boundary (it then
+/// publishes nothing); a second one ends the process at once.
+fn cancel_on_signal(cancel: pipeline::Cancel) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        tracing::warn!("cannot watch for signals: SIGTERM ends the run at once");
+        return;
+    };
+    // Registered here, before the run starts, so a SIGTERM never meets the default handler.
+    #[cfg(unix)]
+    let mut terminate = runtime
+        .block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        })
+        .map_err(|err| tracing::warn!(error = %err, "cannot listen for SIGTERM"))
+        .ok();
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            #[cfg(unix)]
+            let terminate = async {
+                match terminate.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let terminate = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                () = terminate => {},
+            }
+        });
+        eprintln!(
+            "stopping at the next stage boundary; nothing will be published (again to quit now)"
+        );
+        cancel.cancel();
+        runtime.block_on(crate::scheduler::shutdown_signal());
+        std::process::exit(EXIT_CANCELLED);
+    });
 }
 
 /// The network `datasets generate` wrote into `dir`, named by its manifest.

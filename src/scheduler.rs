@@ -10,9 +10,9 @@
 //! under this process's fence, which refuses a runner whose lease was taken over (it was
 //! presumed dead). A holder that dies stops renewing: after the lease's lifetime another
 //! scheduler takes it over with a higher fence, marks the dead runner's run `abandoned` and
-//! queues it again. `current` is meant to move only after a successful `finish_run` and an
-//! accepting promotion gate (`Runner::record`); until the pipeline can keep a version without
-//! making it current, it publishes by itself (see [`verdict`]).
+//! queues it again. The pipeline keeps the new version without making it current; `current` is
+//! moved (`Runner::record`) only when the promotion gate accepted it and `finish_run` succeeded,
+//! so a runner whose lease was taken over never publishes.
 //!
 //! A failed run is queued again after `--retry-backoff-secs`, doubled for each next attempt, up
 //! to `--retries` times; every attempt is a row of the run history, counted in
@@ -354,8 +354,8 @@ impl Runner {
         let mut job = tokio::task::spawn_blocking(move || {
             let mut config = run_config(data_dir, &args)?;
             config.show_progress = false;
-            // Once the pipeline has `RunConfig::make_current` (see `verdict`):
-            // `config.make_current = false;`, so that only `record` moves `current`.
+            // Only `Runner::record` moves `current`, after the run is recorded under its fence.
+            config.make_current = false;
             pipeline::run(&config).map_err(anyhow::Error::from)
         });
         let mut heartbeat = tokio::time::interval(self.ttl / 3);
@@ -502,21 +502,14 @@ struct Verdict {
     make_current: bool,
 }
 
-/// The gate's verdict on `outcome`.
-///
-/// **Interim:** the pipeline has no promotion gate and no `RunConfig::make_current` yet (issue
-/// 13, "Gate, publish, swap, keep", in progress elsewhere): it makes every version current itself,
-/// at the end of `pipeline::run`, before the run is recorded. Until then a runner whose lease was
-/// taken over mid-run still moves `current` (its run is not recorded: `finish_run` refuses its
-/// stale fence, and the new holder abandons and reruns it). When they land, this becomes
-/// `accepted: gate.accepted || !gate.enforced`, `gate: serde_json::to_value(&outcome.gate)`,
-/// `make_current: !outcome.made_current`, with `make_current = false` set in `execute`.
-fn verdict(_outcome: &pipeline::RunOutcome) -> Verdict {
+/// The gate's verdict on `outcome` (a disabled gate accepts, `enforced: false`).
+fn verdict(outcome: &pipeline::RunOutcome) -> Verdict {
+    let gate = &outcome.gate;
     Verdict {
-        accepted: true,
-        gate: None,
-        reason: "no promotion gate: the pipeline published the version".to_owned(),
-        make_current: false,
+        accepted: gate.accepted || !gate.enforced,
+        gate: serde_json::to_value(gate).ok(),
+        reason: gate.reason.clone(),
+        make_current: !outcome.made_current,
     }
 }
 

@@ -83,8 +83,9 @@ pub struct ServeConfig {
     /// Directory of published models [default: `<data-dir>/models`].
     #[arg(long, env = "SOCIAL_LIVE_MODELS_DIR")]
     pub models_dir: Option<PathBuf>,
-    /// How often to look for a newly published model, in seconds.
-    #[arg(long, env = "SOCIAL_LIVE_MODEL_POLL_SECS", default_value_t = 30)]
+    /// How often to look for a newly published model, in seconds (one small file read; a
+    /// rollback through the admin API reaches every replica through the change log at once).
+    #[arg(long, env = "SOCIAL_LIVE_MODEL_POLL_SECS", default_value_t = 5)]
     pub model_poll_secs: u64,
     /// Trust the first address of `X-Forwarded-For` as the client IP (behind a proxy only).
     #[arg(long, env = "SOCIAL_LIVE_TRUST_FORWARDED_FOR")]
@@ -150,7 +151,7 @@ impl ServeConfig {
             cpu_workers: 0,
             cpu_queue_ms: 1000,
             models_dir: None,
-            model_poll_secs: 30,
+            model_poll_secs: 5,
             trust_forwarded_for: false,
             change_retention_secs: 7 * 24 * 3600,
             change_poll_ms: 500,

@@ -60,12 +60,6 @@ pub enum Error {
     Sign(#[source] jsonwebtoken::errors::Error),
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
-    #[error("cannot load the published model in {}", dir.display())]
-    Model {
-        dir: std::path::PathBuf,
-        #[source]
-        source: models::error::Error,
-    },
     #[error("engine error")]
     Engine(#[from] engine::Error),
     #[error("cannot listen on {addr}")]

@@ -36,7 +36,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::Engine;
-use models::artifact::Artifact;
 
 pub use config::ServeConfig;
 pub use error::{ApiError, Error, ErrorBody};
@@ -53,13 +52,14 @@ use store::context::ContextLimits;
 
 /// Builds the shared state: connects the database (running migrations), loads the engine's
 /// catalog (live posts, the trending window) from one consistent snapshot, loads the current
-/// model (or serves the fallback feed without one), starts tailing the change log from the
+/// model (falling back to the newest valid kept version when it is damaged, or serving the
+/// fallback feed without one), starts tailing the change log from the
 /// snapshot's position, and sets up tokens and rate limits. Nothing per user is loaded.
 ///
 /// # Errors
 ///
-/// The database or Redis cannot be reached, the JWT key is unusable, or a published model is
-/// corrupt (a missing model is fine).
+/// The database or Redis cannot be reached, or the JWT key is unusable. A missing or damaged
+/// model never is an error.
 pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppState, Error> {
     let url = config
         .database_url
@@ -84,9 +84,9 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
     let snapshot = store.catalog_snapshot(store::now() - window).await?;
     let position = snapshot.position;
     tracing::info!(posts = snapshot.posts.len(), position, "catalog loaded");
-    let model = load_model(&models_dir)?;
     {
         let engine = Arc::clone(&engine);
+        let models_dir = models_dir.clone();
         let store::catalog::CatalogSnapshot {
             posts,
             newest,
@@ -97,13 +97,30 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         tokio::task::spawn_blocking(move || {
             engine.load_posts(posts);
             engine.replace_withheld(withheld);
-            match model {
-                Some(artifact) => {
-                    let version = engine.swap(artifact);
-                    tracing::info!(version, "model loaded");
-                }
-                None => tracing::warn!(
-                    "no published model: feeds come from follows, trending and new posts until one is published"
+            // A damaged current version never stops the start: the newest valid kept version is
+            // served instead (or none), and /readyz and the metrics say so.
+            match engine.reload(&models_dir, engine::ReloadCheck::Pointer) {
+                Ok(done) => match done.changed {
+                    Some(version) if done.health.problems.is_empty() => {
+                        tracing::info!(version, "model loaded")
+                    }
+                    Some(version) => tracing::warn!(
+                        version,
+                        wanted = done.health.wanted.as_deref().unwrap_or(""),
+                        problems = ?done.health.problems,
+                        "serving a fallback model: the current version cannot be loaded"
+                    ),
+                    None if done.health.problems.is_empty() => tracing::warn!(
+                        "no published model: feeds come from follows, trending and new posts until one is published"
+                    ),
+                    None => tracing::error!(
+                        problems = ?done.health.problems,
+                        "no published model can be loaded: serving without one"
+                    ),
+                },
+                Err(error) => tracing::error!(
+                    %error,
+                    "the models directory cannot be read: serving without a model"
                 ),
             }
             // Posts the model does not know (newer than its data, or all without a model) join
@@ -162,6 +179,7 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
             contexts: contexts.clone(),
             post_rows: post_rows.clone(),
             principals: principals.clone(),
+            models_dir: models_dir.clone(),
         },
         position,
         tail,
@@ -180,19 +198,6 @@ pub async fn build_state(config: ServeConfig, data_dir: &Path) -> Result<AppStat
         config: Arc::new(config),
         models_dir,
     })
-}
-
-/// The current model of `dir`, `None` when none is published.
-fn load_model(dir: &Path) -> Result<Option<Artifact>, Error> {
-    if !dir.join("current").exists() {
-        return Ok(None);
-    }
-    Artifact::load_current(dir)
-        .map(Some)
-        .map_err(|source| Error::Model {
-            dir: dir.to_owned(),
-            source,
-        })
 }
 
 /// Serves `state` on `config.listen` until `shutdown` resolves, then drains requests in flight.

@@ -62,6 +62,8 @@ pub struct Engine {
     pub(crate) generation: AtomicU64,
     next_session: AtomicU64,
     stats: Mutex<EngineStats>,
+    /// What the last reload found about the published versions (see [`Engine::reload`]).
+    pub(crate) model_health: Mutex<crate::swap::ModelHealth>,
 }
 
 /// Running totals since the engine started, for metrics.
@@ -159,7 +161,7 @@ impl Engine {
     /// [`add_post`](Self::add_post); the catalog ([`load_posts`](Self::load_posts)) serves
     /// followed and trending posts. [`model_version`](Self::model_version) is `""` and pages
     /// name that version; there is nothing to fold in. [`swap`](Self::swap) (or
-    /// [`reload_if_changed`](Self::reload_if_changed)) installs the first model; posts added
+    /// [`reload`](Self::reload)) installs the first model; posts added
     /// before stay candidates.
     ///
     /// # Errors
@@ -187,6 +189,7 @@ impl Engine {
             generation: AtomicU64::new(0),
             next_session: AtomicU64::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             stats: Mutex::new(EngineStats::default()),
+            model_health: Mutex::new(crate::swap::ModelHealth::default()),
         }
     }
 
@@ -201,6 +204,12 @@ impl Engine {
     /// The version of the model serving new requests, `""` before the first model.
     pub fn model_version(&self) -> String {
         self.state.load().version().to_owned()
+    }
+
+    /// When the served model was trained (its manifest's RFC 3339 `created_at`; `""` without a
+    /// model).
+    pub fn model_created_at(&self) -> String {
+        self.state.load().model.created_at.clone()
     }
 
     /// Whether a model is being served (false for an engine built

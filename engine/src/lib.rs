@@ -24,8 +24,10 @@
 //!   a block.
 //! - [`Engine::without_model`] serves feeds before the first model is published (followed,
 //!   trending and new posts); the first [`Engine::swap`] installs one.
-//! - [`Engine::swap`] and [`Engine::reload_if_changed`] swap in a new model atomically
-//!   (arc-swap): requests in flight finish on the model they started with.
+//! - [`Engine::swap`] and [`Engine::reload`] swap in a new model atomically (arc-swap):
+//!   requests in flight finish on the model they started with. A damaged current version is
+//!   never served: `reload` falls back to the newest valid kept one and says so
+//!   ([`Engine::model_health`]).
 //!
 //! # Example
 //!
@@ -88,4 +90,4 @@ pub use engine::{Engine, EngineStats};
 pub use error::{Error, Result};
 pub use feed::{FeedItem, FeedPage, FeedRequest, Reason, SourceCounts};
 pub use ids::{PostId, UserId};
-pub use swap::Reloader;
+pub use swap::{ModelHealth, Reload, ReloadCheck, Reloader};

@@ -40,6 +40,8 @@ const UNNAMED: PostId = PostId(i64::MIN);
 #[derive(Debug)]
 pub(crate) struct Model {
     pub version: String,
+    /// When the pipeline wrote it (the manifest's RFC 3339 time; `""` without a model).
+    pub created_at: String,
     /// Users by id (raw ids that are not integers are left out).
     pub user_index: HashMap<UserId, u32>,
     /// The id of each item ([`UNNAMED`] for a raw id that is not an integer).
@@ -112,6 +114,7 @@ impl Model {
         let ef_search = config.ef_search.unwrap_or(index.config().ef_search);
         Self {
             version: manifest.version,
+            created_at: manifest.created_at,
             user_index,
             item_ids,
             item_index,
@@ -130,6 +133,7 @@ impl Model {
     pub(crate) fn empty() -> Self {
         Self {
             version: String::new(),
+            created_at: String::new(),
             user_index: HashMap::new(),
             item_ids: Vec::new(),
             item_index: HashMap::new(),

@@ -13,7 +13,7 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use models::artifact::{Artifact, current_version};
+use models::artifact::{Artifact, current_version, load_servable};
 
 use crate::context::PostMeta;
 use crate::engine::{Engine, lock};
@@ -110,39 +110,105 @@ impl Engine {
         Some(old.version().to_owned())
     }
 
-    /// Loads and swaps in the current version published under `models_dir` if it differs
-    /// from the one being served; returns the new version, or `None` if nothing changed.
-    /// Meant to be called periodically from a background task: feeds are served by the old
-    /// model during the load.
+    /// Brings the served model in line with what `models_dir` publishes, and returns what
+    /// happened; feeds are served by the old model during any load.
+    ///
+    /// With [`ReloadCheck::Pointer`] (the background poll) the `current` pointer is read and
+    /// nothing else happens while it names the served version, or names the version that
+    /// failed at the last check (it is not loaded again until the pointer moves or a
+    /// [`ReloadCheck::Files`] asks). With [`ReloadCheck::Files`] (an operator's reload) the
+    /// served version's files are verified on disk too, so damage under a running server is
+    /// found before a restart would trip on it.
+    ///
+    /// When the version `current` names cannot be loaded (a missing or corrupt file, a
+    /// damaged pointer), the newest valid older version the gate did not reject is served
+    /// instead (then a newer one; see [`models::artifact::load_servable`]); when none is, the
+    /// served model stays, or none is served, as before the first publish. Every refusal is
+    /// logged and kept in [`Engine::model_health`].
     ///
     /// # Errors
     ///
-    /// [`Error::Model`](crate::Error::Model) if the pointer or the artifact cannot be read or
-    /// fails validation (the old model keeps serving).
-    pub fn reload_if_changed(&self, models_dir: &Path) -> Result<Option<String>> {
-        let Some(current) = current_version(models_dir)? else {
-            return Ok(None);
+    /// [`Error::Model`](crate::Error::Model) only if the models directory cannot be listed.
+    pub fn reload(&self, models_dir: &Path, check: ReloadCheck) -> Result<Reload> {
+        let served = self.model_version();
+        let pointer = current_version(models_dir);
+        let unchanged = |engine: &Self| Reload {
+            changed: None,
+            health: engine.model_health(),
         };
-        if current == self.state.load().version() {
-            return Ok(None);
+        let mut skip = (!served.is_empty()).then_some(served.as_str());
+        match (&pointer, check) {
+            (Ok(Some(wanted)), _) if *wanted == served => {
+                let damage = match check {
+                    ReloadCheck::Pointer => None,
+                    ReloadCheck::Files => Artifact::verify(&models_dir.join(wanted)).err(),
+                };
+                match damage {
+                    None => {
+                        self.set_health(ModelHealth {
+                            wanted: Some(wanted.clone()),
+                            problems: Vec::new(),
+                        });
+                        return Ok(unchanged(self));
+                    }
+                    Some(error) => {
+                        tracing::error!(version = served, %error, "the served model's files are damaged on disk");
+                        // Choose again from the top: the served version will fail its load.
+                        skip = None;
+                    }
+                }
+            }
+            (Ok(None), _) if served.is_empty() => {
+                self.set_health(ModelHealth::default());
+                return Ok(unchanged(self));
+            }
+            (Ok(wanted), ReloadCheck::Pointer)
+                if self.model_health().refused(wanted.as_deref()) =>
+            {
+                return Ok(unchanged(self));
+            }
+            _ => {}
         }
-        let artifact = Artifact::load_current(models_dir)?;
-        let version = artifact.manifest.version.clone();
-        self.swap(artifact);
-        Ok(Some(version))
+        let choice = load_servable(models_dir, skip)?;
+        self.set_health(ModelHealth {
+            wanted: choice.wanted.clone(),
+            problems: choice.problems,
+        });
+        let changed = choice.artifact.map(|artifact| {
+            let version = artifact.manifest.version.clone();
+            self.swap(artifact);
+            version
+        });
+        Ok(Reload {
+            changed,
+            health: self.model_health(),
+        })
     }
 
-    /// Starts a background thread that calls [`reload_if_changed`](Self::reload_if_changed)
-    /// every `interval` (load errors are logged and the old model keeps serving) until the
-    /// returned [`Reloader`] is dropped.
+    /// What the last [`reload`](Self::reload) found: the version `current` names and the
+    /// versions refused, with why.
+    pub fn model_health(&self) -> ModelHealth {
+        lock(&self.model_health).clone()
+    }
+
+    fn set_health(&self, health: ModelHealth) {
+        *lock(&self.model_health) = health;
+    }
+
+    /// Starts a background thread that calls [`reload`](Self::reload) with
+    /// [`ReloadCheck::Pointer`] every `interval` (errors are logged and the old model keeps
+    /// serving) until the returned [`Reloader`] is dropped.
     pub fn spawn_reloader(self: &Arc<Self>, models_dir: PathBuf, interval: Duration) -> Reloader {
         let (stop, stopped) = mpsc::channel::<()>();
         let engine = Arc::clone(self);
         let handle = std::thread::spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                match engine.reload_if_changed(&models_dir) {
-                    Ok(Some(version)) => tracing::info!(version, "reloaded model"),
-                    Ok(None) => {}
+                match engine.reload(&models_dir, ReloadCheck::Pointer) {
+                    Ok(Reload {
+                        changed: Some(version),
+                        ..
+                    }) => tracing::info!(version, "reloaded model"),
+                    Ok(_) => {}
                     Err(error) => {
                         tracing::warn!(%error, dir = %models_dir.display(), "model reload failed")
                     }
@@ -153,6 +219,47 @@ impl Engine {
             stop: Some(stop),
             handle: Some(handle),
         }
+    }
+}
+
+/// How much [`Engine::reload`] checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReloadCheck {
+    /// Only whether the `current` pointer moved (cheap: one small file read).
+    Pointer,
+    /// The pointer, and the served version's files on disk (every checksum).
+    Files,
+}
+
+/// What [`Engine::reload`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reload {
+    /// The version swapped in, `None` if the served model stayed.
+    pub changed: Option<String>,
+    /// What it found.
+    pub health: ModelHealth,
+}
+
+/// The published models as the engine last found them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelHealth {
+    /// The version `current` names (`None`: nothing is published, or the pointer is damaged).
+    pub wanted: Option<String>,
+    /// Each version refused at the last check, with why (file names only: no paths, no
+    /// checksums; the log has the details).
+    pub problems: Vec<(String, String)>,
+}
+
+impl ModelHealth {
+    /// Whether the served version is not the one `current` names (a fallback, or nothing
+    /// while something is published).
+    pub fn is_fallback(&self, served: &str) -> bool {
+        !self.problems.is_empty() && self.wanted.as_deref() != Some(served)
+    }
+
+    /// Whether `wanted` is the pointer that was refused at the last check.
+    fn refused(&self, wanted: Option<&str>) -> bool {
+        !self.problems.is_empty() && self.wanted.as_deref() == wanted
     }
 }
 

@@ -1,6 +1,8 @@
 //! What a pipeline run does: [`RunConfig`] and its parts.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use datasets::loader::LoadOptions;
 use datasets::synthetic::SyntheticConfig;
@@ -230,6 +232,32 @@ pub struct RunConfig {
     pub make_current: bool,
     /// Draw progress bars on stderr (only when it is a terminal).
     pub show_progress: bool,
+    /// Stops the run at its next stage boundary once cancelled (see [`Cancel`]).
+    pub cancel: Cancel,
+}
+
+/// A run's stop flag, shared with whoever may stop it (a signal handler, a scheduler shutting
+/// down). Once [`cancel`](Self::cancel)led, the run stops before its next stage (the index build
+/// between two batches) with [`Error::Cancelled`] and publishes nothing; a stage in progress runs
+/// to its end first.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Asks the run to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// The flag itself (for builds that check it between batches).
+    pub(crate) fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
 }
 
 impl Default for RunConfig {
@@ -255,6 +283,7 @@ impl Default for RunConfig {
             keep_versions: 10,
             make_current: true,
             show_progress: true,
+            cancel: Cancel::default(),
         }
     }
 }

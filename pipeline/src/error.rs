@@ -21,6 +21,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The run was cancelled ([`crate::Cancel`]) before `stage`; nothing was published.
+    #[error("cancelled before the {stage} stage: nothing was published")]
+    Cancelled {
+        /// The stage that did not start.
+        stage: String,
+    },
     /// A configuration field has an invalid value.
     #[error("invalid configuration `{field}`: {reason}")]
     InvalidConfig {

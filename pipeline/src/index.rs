@@ -10,34 +10,44 @@
 
 use std::time::Instant;
 
-use models::ann::{AnnConfig, AnnIndex};
+use models::ann::{AnnConfig, AnnIndex, BuildControl, BuildProgress};
 use models::topk::{Scored, top_k_dot};
 use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::config::Cancel;
+use crate::error::{Error, Result};
 use crate::progress;
 
 /// Search widths of the recall sweep (widths below K are skipped).
 pub const EF_SWEEP: &[usize] = &[10, 16, 32, 64, 128, 256];
 
-/// Builds the index over `item_factors` (serial insert, so it is reproducible), with a spinner.
+/// Builds the index over `item_factors` (parallel and deterministic), with a progress bar,
+/// stopping between batches once `cancel` is set.
 ///
 /// # Errors
 ///
-/// [`crate::Error::Model`] if the index cannot be built.
+/// [`crate::Error::Model`] if the index cannot be built; [`Error::Cancelled`] if it was
+/// stopped.
 pub fn build(
     item_factors: ArrayView2<'_, f32>,
     config: &AnnConfig,
     show_progress: bool,
+    cancel: &Cancel,
 ) -> Result<AnnIndex> {
-    let spinner = progress::spinner(show_progress, "indexing");
-    spinner.set_message(format!("{} item vectors", item_factors.nrows()));
-    let index = AnnIndex::build(item_factors, config)?;
-    spinner.finish_and_clear();
-    Ok(index)
+    let bar = progress::bar(show_progress, item_factors.nrows() as u64, "indexing");
+    let progress = |p: BuildProgress| bar.set_position(p.inserted as u64);
+    let control = BuildControl {
+        stop: Some(cancel.flag()),
+        progress: Some(&progress),
+    };
+    let index = AnnIndex::build_with(item_factors, config, &control)?;
+    bar.finish_and_clear();
+    index.ok_or_else(|| Error::Cancelled {
+        stage: "index build (stopped between batches)".to_owned(),
+    })
 }
 
 /// Up to `n` user indices among those with train items, drawn without replacement with `seed`, in

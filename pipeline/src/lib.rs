@@ -55,7 +55,7 @@ pub mod tune;
 pub mod uncertainty;
 
 pub use config::{
-    ContentConfig, DatasetSource, DedupPolicy, EvaluationConfig, RunConfig, Weighting,
+    Cancel, ContentConfig, DatasetSource, DedupPolicy, EvaluationConfig, RunConfig, Weighting,
 };
 pub use error::{Error, Result};
 pub use gate::GateConfig;

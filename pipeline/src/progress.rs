@@ -4,7 +4,6 @@
 //! clean. `indicatif` bars are `Sync`, so rayon workers can advance one.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -26,20 +25,6 @@ pub(crate) fn bar(show: bool, len: u64, label: &'static str) -> ProgressBar {
     ProgressBar::new(len).with_style(style).with_prefix(label)
 }
 
-/// A spinner for a step without intermediate progress, or a hidden one.
-pub(crate) fn spinner(show: bool, label: &'static str) -> ProgressBar {
-    if !visible(show) {
-        return ProgressBar::hidden();
-    }
-    let style = ProgressStyle::with_template("{prefix:>10.bold} {spinner} {msg} ({elapsed})")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    let bar = ProgressBar::new_spinner()
-        .with_style(style)
-        .with_prefix(label);
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +32,5 @@ mod tests {
     #[test]
     fn bars_are_hidden_when_not_requested() {
         assert!(bar(false, 10, "x").is_hidden());
-        assert!(spinner(false, "x").is_hidden());
     }
 }

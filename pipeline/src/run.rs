@@ -15,7 +15,7 @@ use models::popular::MostPopular;
 use time::OffsetDateTime;
 
 use crate::baselines;
-use crate::config::{EvaluationConfig, RunConfig, Weighting};
+use crate::config::{Cancel, EvaluationConfig, RunConfig, Weighting};
 use crate::content;
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Scorer, SeedRun};
@@ -49,19 +49,42 @@ pub struct RunOutcome {
     pub pruned: Vec<String>,
 }
 
-/// Stage timings, logged as they complete.
-#[derive(Debug, Default)]
-struct Timings(Vec<StageTiming>);
+/// Stage timings, logged as they complete, and the run's stop flag checked between them.
+#[derive(Debug)]
+struct Timings {
+    done: Vec<StageTiming>,
+    cancel: Cancel,
+}
 
 impl Timings {
-    /// Runs `f` as stage `stage`, logging and recording its wall time.
+    fn new(cancel: Cancel) -> Self {
+        Self {
+            done: Vec::new(),
+            cancel,
+        }
+    }
+
+    /// [`Error::Cancelled`] if the run was cancelled before `stage`.
+    fn check(&self, stage: &str) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            tracing::warn!(stage, "run cancelled: stopping before this stage");
+            return Err(Error::Cancelled {
+                stage: stage.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `f` as stage `stage`, logging and recording its wall time (unless the run was
+    /// cancelled: then [`Error::Cancelled`]).
     fn stage<T>(&mut self, stage: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.check(stage)?;
         tracing::info!(stage, "stage started");
         let start = Instant::now();
         let out = f()?;
         let seconds = start.elapsed().as_secs_f64();
         tracing::info!(stage, seconds, "stage finished");
-        self.0.push(StageTiming {
+        self.done.push(StageTiming {
             stage: stage.to_owned(),
             seconds,
         });
@@ -70,7 +93,7 @@ impl Timings {
 
     /// Seconds of the stage recorded last.
     fn last_seconds(&self) -> f64 {
-        self.0.last().map_or(0.0, |t| t.seconds)
+        self.done.last().map_or(0.0, |t| t.seconds)
     }
 }
 
@@ -137,7 +160,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     let started = OffsetDateTime::now_utc();
     let show = config.show_progress;
     let k = config.k;
-    let mut timings = Timings::default();
+    let mut timings = Timings::new(config.cancel.clone());
 
     let loaded = timings.stage("load", || load::load(config))?;
     let prepared = timings.stage("split", || split::prepare(&loaded.frame))?;
@@ -252,7 +275,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     })?;
 
     let ann_index = timings.stage("index build", || {
-        index::build(model.item_factors.view(), &config.ann, show)
+        index::build(model.item_factors.view(), &config.ann, show, &config.cancel)
     })?;
     let build_seconds = timings.last_seconds();
     let measurement = timings.stage("index recall", || {
@@ -365,7 +388,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         plots: report::plot_files(),
     };
     // The report cannot contain the time it takes to render itself: that is logged instead.
-    report.timings = timings.0;
+    report.timings = std::mem::take(&mut timings.done);
     let mut extra_files = report::render(&report)?;
     extra_files.push(gate::file(&decision)?);
     tracing::info!(
@@ -374,6 +397,8 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         "report rendered"
     );
 
+    // The last boundary: past it the version is written and the run completes.
+    timings.check("publish")?;
     let publish_start = Instant::now();
     let kept = publish::keep(
         &models_dir,

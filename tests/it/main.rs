@@ -1,6 +1,7 @@
 //! The `social-live` binary from the outside: exit codes and one-line errors for bad input, and a small
 //! pipeline run end to end on a generated network.
 
+mod cancel;
 mod gate;
 mod scheduler;
 

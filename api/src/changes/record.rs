@@ -111,6 +111,11 @@ pub enum Change {
     MutedWordsChanged {
         user: i64,
     },
+    /// An operator pointed the models directory's `current` at `version` (a rollback or roll
+    /// forward): every replica reloads its model now instead of at its next poll.
+    ModelCurrent {
+        version: String,
+    },
 }
 
 /// Why a stored record could not be decoded.
@@ -187,6 +192,11 @@ mod v1 {
         pub user: i64,
     }
     #[derive(Serialize, Deserialize)]
+    pub struct Model {
+        pub v: u32,
+        pub version: String,
+    }
+    #[derive(Serialize, Deserialize)]
     pub struct Restricted {
         pub v: u32,
         pub user: i64,
@@ -214,6 +224,7 @@ impl Change {
             Self::AccountChanged { .. } => "account_changed",
             Self::Restricted { .. } => "restricted",
             Self::MutedWordsChanged { .. } => "muted_words_changed",
+            Self::ModelCurrent { .. } => "model_current",
         }
     }
 
@@ -292,6 +303,7 @@ impl Change {
             Self::Restricted { user, until } => {
                 serde_json::to_string(&v1::Restricted { v, user, until })
             }
+            Self::ModelCurrent { version } => serde_json::to_string(&v1::Model { v, version }),
         };
         json.expect("change payloads are plain data")
     }
@@ -404,6 +416,9 @@ impl Change {
                     until: r.until,
                 }
             }
+            "model_current" => Self::ModelCurrent {
+                version: parse::<v1::Model>(payload, malformed)?.version,
+            },
             other => return Err(DecodeError::UnknownKind(other.to_owned())),
         })
     }
@@ -427,7 +442,8 @@ impl Change {
             | Self::Unhidden { .. }
             | Self::AccountChanged { .. }
             | Self::Restricted { .. }
-            | Self::MutedWordsChanged { .. } => None,
+            | Self::MutedWordsChanged { .. }
+            | Self::ModelCurrent { .. } => None,
         }
     }
 
@@ -441,7 +457,8 @@ impl Change {
             | Self::PostHidden { .. }
             | Self::PostRestored(_)
             | Self::AccountChanged { .. }
-            | Self::Restricted { .. } => Vec::new(),
+            | Self::Restricted { .. }
+            | Self::ModelCurrent { .. } => Vec::new(),
             Self::MutedWordsChanged { user } => vec![*user],
             Self::Liked { user, .. }
             | Self::Unliked { user, .. }
@@ -487,6 +504,9 @@ mod tests {
             Change::PostDeleted { post: 7, author: 3 },
             Change::PostHidden { post: 7, author: 3 },
             Change::MutedWordsChanged { user: 4 },
+            Change::ModelCurrent {
+                version: "20261201T000000Z".to_owned(),
+            },
             Change::Liked {
                 user: 1,
                 post: 7,

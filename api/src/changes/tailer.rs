@@ -105,6 +105,8 @@ pub struct Consumer {
     pub contexts: UserContexts,
     pub post_rows: crate::post_rows::PostRows,
     pub principals: crate::principals::Principals,
+    /// Where the published models are (a `model_current` change reloads from it).
+    pub models_dir: std::path::PathBuf,
 }
 
 impl ChangeFeed {
@@ -367,9 +369,10 @@ async fn apply_batch(consumer: &Consumer, batch: Vec<StoredChange>) -> Result<()
         }
     }
     let engine = Arc::clone(&consumer.engine);
+    let models_dir = consumer.models_dir.clone();
     let changes = off_runtime(move || {
         for change in &changes {
-            apply_to_engine(&engine, change);
+            apply_to_engine(&engine, &models_dir, change);
         }
         changes
     })
@@ -413,7 +416,7 @@ fn meta(post: &PostRecord) -> PostMeta {
 
 /// The engine's part of one change. Fold-ins are not done here: the engine folds a user in
 /// from their context on their next feed request.
-fn apply_to_engine(engine: &FeedEngine, change: &Change) {
+fn apply_to_engine(engine: &FeedEngine, models_dir: &std::path::Path, change: &Change) {
     match change {
         Change::PostCreated(post) => engine.add_post(meta(post)),
         Change::PostEdited(post) => engine.update_post(meta(post)),
@@ -455,6 +458,19 @@ fn apply_to_engine(engine: &FeedEngine, change: &Change) {
             Some(until) => engine.withhold_author(UserId(*user), *until),
             None => engine.release_author(UserId(*user)),
         },
+        // The pointer on disk is the truth (a later change may have moved it again); the load
+        // runs on this blocking thread while the old model serves.
+        Change::ModelCurrent { version } => {
+            match engine.reload(models_dir, engine::ReloadCheck::Pointer) {
+                Ok(done) => tracing::info!(
+                    asked = version,
+                    serving = %engine.model_version(),
+                    changed = done.changed.is_some(),
+                    "model pointer moved by an operator"
+                ),
+                Err(error) => tracing::warn!(%error, "model reload after a pointer change failed"),
+            }
+        }
     }
 }
 

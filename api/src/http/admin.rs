@@ -1,5 +1,5 @@
-//! `/v1/admin` (roles, models) and `/v1/creator` (audience statistics); moderation is in
-//! `moderation.rs`.
+//! `/v1/admin` (roles) and `/v1/creator` (audience statistics); moderation is in
+//! `moderation.rs`, models in `models.rs`.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -15,14 +15,11 @@ use crate::auth::Role;
 use crate::auth::extract::{AdminUser, CreatorUser};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::AppState;
-use crate::store::moderation::Audit;
 use crate::store::users::RoleChange;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(set_role))
-        .routes(routes!(model_status))
-        .routes(routes!(reload_model))
         .routes(routes!(creator_stats))
 }
 
@@ -32,28 +29,6 @@ pub struct SetRole {
     /// Why, at most 500 characters (kept in the audit log).
     #[serde(default)]
     pub reason: String,
-}
-
-/// The serving model and the engine's running totals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModelStatus {
-    /// Empty when no model is published yet (feeds come from follows, trending and new posts).
-    pub model_version: String,
-    pub has_model: bool,
-    pub pages_served: u64,
-    pub cache_hits: u64,
-    pub rankings_built: u64,
-    /// Cached rankings into which new posts were merged instead of ranking again.
-    pub new_post_merges: u64,
-    /// Deleted posts the engine filters out.
-    pub tombstones: usize,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReloadResult {
-    /// Whether a newer model was swapped in.
-    pub changed: bool,
-    pub model_version: String,
 }
 
 /// A creator's audience.
@@ -103,70 +78,6 @@ async fn set_role(
         }
     }
     Ok(Json(UserDto::from(&existing_user(&state, id).await?)))
-}
-
-fn status(state: &AppState) -> ModelStatus {
-    let stats = state.engine.stats();
-    ModelStatus {
-        model_version: state.engine.model_version(),
-        has_model: state.engine.has_model(),
-        pages_served: stats.pages,
-        cache_hits: stats.cache_hits,
-        rankings_built: stats.builds,
-        new_post_merges: stats.merges,
-        tombstones: state.engine.tombstones(),
-    }
-}
-
-/// The serving model.
-#[utoipa::path(get, path = "/v1/admin/model", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = ModelStatus), (status = 403, body = ErrorBody)))]
-async fn model_status(
-    State(state): State<AppState>,
-    _admin: AdminUser,
-) -> Result<Json<ModelStatus>> {
-    Ok(Json(status(&state)))
-}
-
-/// Load the newest published model now (the service also polls for one).
-#[utoipa::path(post, path = "/v1/admin/model/reload", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = ReloadResult), (status = 403, body = ErrorBody),
-              (status = 503, description = "`model_unavailable`: the published model cannot be loaded", body = ErrorBody)))]
-async fn reload_model(
-    State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
-) -> Result<Json<ReloadResult>> {
-    let engine = state.engine.clone();
-    let dir = state.models_dir.clone();
-    let changed = tokio::task::spawn_blocking(move || engine.reload_if_changed(&dir))
-        .await
-        .map_err(|e| ApiError::Internal(crate::Error::Task(e)))?
-        .map_err(|error| {
-            // The details (paths, checksums) are for the operator's log, not for the client.
-            tracing::warn!(%error, "the published model cannot be loaded");
-            ApiError::Unavailable {
-                code: "model_unavailable",
-                message: "the published model cannot be loaded; the server log says why".into(),
-            }
-        })?;
-    let model_version = state.engine.model_version();
-    if changed.is_some() {
-        state
-            .store
-            .record_audit(&Audit {
-                actor: Some(admin.id),
-                action: "model_reloaded",
-                target_user: None,
-                target_post: None,
-                reason: "",
-                details: serde_json::json!({ "version": model_version }),
-            })
-            .await?;
-    }
-    Ok(Json(ReloadResult {
-        changed: changed.is_some(),
-        model_version,
-    }))
 }
 
 /// My audience (creators and admins).

@@ -33,6 +33,16 @@ pub struct Readiness {
     pub database: &'static str,
     /// The serving model version; empty while feeds come from the fallback sources.
     pub model_version: String,
+    /// The version the models directory's `current` names (absent: nothing published, or a
+    /// damaged pointer).
+    pub model_wanted: Option<String>,
+    /// Whether the served version is not the wanted one because that cannot be loaded (the
+    /// service is still ready: it serves the newest valid kept version, or no model).
+    pub model_fallback: bool,
+    /// The versions refused at the last check, with why (file names only).
+    pub model_problems: Vec<super::models::ModelProblem>,
+    /// Seconds since the served model was trained.
+    pub model_age_secs: Option<i64>,
     /// The change-log position this replica has applied.
     pub change_log_position: i64,
 }
@@ -55,10 +65,15 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>> {
             message: "the database is unreachable".into(),
         }
     })?;
+    let served = super::models::served(&state);
     Ok(Json(Readiness {
         status: "ready",
         database: "ok",
-        model_version: state.engine.model_version(),
+        model_version: served.version,
+        model_wanted: served.wanted,
+        model_fallback: served.fallback,
+        model_problems: served.problems,
+        model_age_secs: served.age_secs,
         change_log_position: state.changes.position(),
     }))
 }
@@ -108,6 +123,27 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         0.0
     });
+    let served = super::models::served(&state);
+    metrics::gauge!("social_live_model_fallback").set(if served.fallback { 1.0 } else { 0.0 });
+    metrics::gauge!("social_live_model_problems").set(served.problems.len() as f64);
+    if let Some(age) = served.age_secs {
+        metrics::gauge!("social_live_model_age_seconds").set(age as f64);
+    }
+    // The served version as a label, at 1; the series of the version it replaced stays in the
+    // exporter, set to 0 (filter on `== 1`).
+    static LAST: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+    {
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        if *last != served.version {
+            if !last.is_empty() {
+                metrics::gauge!("social_live_model_info", "version" => last.clone()).set(0.0);
+            }
+            last.clone_from(&served.version);
+        }
+    }
+    if !served.version.is_empty() {
+        metrics::gauge!("social_live_model_info", "version" => served.version).set(1.0);
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod feed;
 pub mod health;
 pub mod limits;
+pub mod models;
 pub mod moderation;
 pub mod muted;
 pub mod pagination;
@@ -177,6 +178,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(feed::router())
         .merge(search::router())
         .merge(admin::router())
+        .merge(models::router())
         .merge(moderation::router())
         .merge(reports::router())
         .merge(runs::router())

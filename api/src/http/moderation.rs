@@ -285,7 +285,8 @@ pub struct AuditParams {
     /// Entries about this user.
     pub target_user: Option<i64>,
     /// One action: `role_changed`, `suspended`, `banned`, `reinstated`, `post_hidden`,
-    /// `post_restored`, `post_removed`, `reports_dismissed`, `model_reloaded`, `admin_created`.
+    /// `post_restored`, `post_removed`, `reports_dismissed`, `model_reloaded`,
+    /// `model_current_set`, `model_pinned`, `model_unpinned`, `admin_created`.
     #[param(max_length = 40)]
     pub action: Option<String>,
     /// Items per page, 1 to 100 (default 20).

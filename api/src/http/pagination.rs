@@ -77,7 +77,12 @@ pub struct Page<T> {
 
 /// The cursor for position `at` of a list of `kind`.
 pub fn encode(kind: &str, at: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{kind}:{at}"))
+    encode_key(kind, &at.to_string())
+}
+
+/// The cursor for the text key `key` of a list of `kind` (a list ordered by name).
+pub fn encode_key(kind: &str, key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{key}"))
 }
 
 /// 400 `invalid_cursor`.
@@ -89,14 +94,25 @@ pub fn invalid_cursor() -> ApiError {
 }
 
 fn decode(kind: &str, cursor: &str) -> Result<i64, ApiError> {
+    decode_key(kind, cursor)?
+        .parse()
+        .map_err(|_| invalid_cursor())
+}
+
+/// The text key an [`encode_key`] cursor of `kind` carries.
+///
+/// # Errors
+///
+/// 400 `invalid_cursor` when the cursor was not issued for `kind`.
+pub fn decode_key(kind: &str, cursor: &str) -> Result<String, ApiError> {
     let bad = invalid_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (k, at) = text.split_once(':').ok_or_else(bad)?;
+    let (k, key) = text.split_once(':').ok_or_else(bad)?;
     if k != kind {
         return Err(bad());
     }
-    at.parse().map_err(|_| bad())
+    Ok(key.to_owned())
 }
 
 /// Cuts `rows` (fetched with `limit + 1`) into a page, the cursor from the last kept row.

@@ -68,7 +68,7 @@ pub struct Audit<'a> {
     pub actor: Option<i64>,
     /// What was done, snake_case (`role_changed`, `suspended`, `banned`, `reinstated`,
     /// `post_hidden`, `post_restored`, `post_removed`, `report_dismissed`, `model_reloaded`,
-    /// `admin_created`).
+    /// `model_current_set`, `model_pinned`, `model_unpinned`, `admin_created`).
     pub action: &'static str,
     pub target_user: Option<i64>,
     pub target_post: Option<i64>,
@@ -392,6 +392,42 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         audit(&mut tx, entry).await?;
         tx.commit().await
+    }
+
+    /// Records that `actor` pointed the models' `current` at `version` (audited, with the
+    /// version it replaced) and appends the `model_current` change every replica reloads on, in
+    /// one transaction; returns its position.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn record_model_current(
+        &self,
+        actor: i64,
+        version: &str,
+        previous: Option<&str>,
+        reason: &str,
+    ) -> sqlx::Result<Position> {
+        let mut tx = self.begin_write().await?;
+        audit(
+            &mut tx,
+            &Audit {
+                actor: Some(actor),
+                action: "model_current_set",
+                target_user: None,
+                target_post: None,
+                reason,
+                details: serde_json::json!({ "version": version, "previous": previous }),
+            },
+        )
+        .await?;
+        self.commit_with(
+            tx,
+            &Change::ModelCurrent {
+                version: version.to_owned(),
+            },
+        )
+        .await
     }
 
     /// Accounts matching `filter`, newest first, with ids below `before` (a keyset cursor).

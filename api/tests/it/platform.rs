@@ -132,6 +132,9 @@ async fn docs_health_and_metrics(app: TestApp) {
         "/v1/search/posts",
         "/v1/users/{id}/follow",
         "/readyz",
+        "/v1/admin/model/versions",
+        "/v1/admin/model/current",
+        "/v1/admin/model/versions/{version}/pin",
     ] {
         assert!(
             paths.contains_key(path),

@@ -141,7 +141,7 @@ fn replace_posts_deletes_absent_posts_and_keeps_present_ones() {
     assert!((score - world.model.user_factors.row(6).dot(&group1)).abs() < 1e-5);
     // Deletions survive the next model (tombstones of model items stay).
     publish_version(world.dir.path(), "v2", 7);
-    engine.reload_if_changed(world.dir.path()).unwrap().unwrap();
+    reload(&engine, world.dir.path()).unwrap();
     let ids: HashSet<PostId> = ranking(&world, &engine, u6)
         .iter()
         .map(|it| it.post)

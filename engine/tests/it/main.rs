@@ -122,6 +122,14 @@ pub fn publish_version(root: &Path, version: &str, seed: u64) -> AlsModel {
     model
 }
 
+/// Polls `root` as the background reloader does; the version swapped in, if any.
+pub fn reload(engine: &Engine, root: &Path) -> Option<String> {
+    engine
+        .reload(root, engine::ReloadCheck::Pointer)
+        .unwrap()
+        .changed
+}
+
 /// Publishes `model` as `version` with these raw ids.
 pub fn publish_named(
     root: &Path,

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use engine::{FeedConfig, Reason, UserContext};
+use engine::{FeedConfig, Reason, ReloadCheck, UserContext};
 use models::artifact::Artifact;
 
 use crate::*;
@@ -96,11 +96,8 @@ fn posts_added_before_a_swap_stay_candidates_under_the_new_model() {
     let late = new_post_id(1);
     engine.add_post(meta(late, user_id(1), NOW - 20, &[]));
     publish_version(dir.path(), "v2", 7);
-    assert_eq!(
-        engine.reload_if_changed(dir.path()).unwrap().as_deref(),
-        Some("v2")
-    );
-    assert_eq!(engine.reload_if_changed(dir.path()).unwrap(), None);
+    assert_eq!(reload(&engine, dir.path()).as_deref(), Some("v2"));
+    assert_eq!(reload(&engine, dir.path()), None);
     let ctx = UserContext::default();
     let page = engine.feed(STRANGER, &ctx, &first(100)).unwrap();
     assert_eq!(page.model_version, "v2");
@@ -150,7 +147,7 @@ fn a_swap_drops_the_tombstones_no_served_model_needs() {
     world.social.follow(u9, user_id(3));
     let swap_to = |version: &str, seed: u64| {
         publish_version(world.dir.path(), version, seed);
-        engine.reload_if_changed(world.dir.path()).unwrap().unwrap();
+        reload(&engine, world.dir.path()).unwrap();
         let page = world.feed(&engine, u9, &first(100));
         assert_eq!(page.model_version, version);
         for gone in [post_id(3), late] {
@@ -163,4 +160,73 @@ fn a_swap_drops_the_tombstones_no_served_model_needs() {
     assert_eq!(engine.tombstones(), 1);
     swap_to("v3", 8);
     assert_eq!(engine.tombstones(), 1);
+}
+
+/// Flips one byte in the middle of `file` of `version` (an outside test's corruption).
+fn flip_byte(root: &std::path::Path, version: &str, file: &str) {
+    let path = root.join(version).join(file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+}
+
+#[test]
+fn a_corrupt_current_version_is_refused_and_the_newest_valid_one_served() {
+    let dir = tempfile::tempdir().unwrap();
+    publish_version(dir.path(), "v1", 42);
+    publish_version(dir.path(), "v2", 7);
+    flip_byte(dir.path(), "v2", "item_factors.npy");
+    let engine = engine::Engine::without_model(FeedConfig::default()).unwrap();
+    let done = engine.reload(dir.path(), ReloadCheck::Pointer).unwrap();
+    assert_eq!(done.changed.as_deref(), Some("v1"));
+    assert_eq!(done.health.wanted.as_deref(), Some("v2"));
+    assert_eq!(done.health.problems.len(), 1, "{:?}", done.health.problems);
+    let (version, why) = &done.health.problems[0];
+    assert_eq!(version, "v2");
+    assert!(why.contains("item_factors.npy"), "{why}");
+    assert!(!why.contains('/'), "a path in {why}");
+    assert!(engine.model_health().is_fallback(&engine.model_version()));
+    // The poll does not load the refused version again while the pointer stays.
+    assert_eq!(reload(&engine, dir.path()), None);
+    assert_eq!(engine.model_version(), "v1");
+    // A newer good version is taken as soon as it is published, and the fallback ends.
+    publish_version(dir.path(), "v3", 8);
+    assert_eq!(reload(&engine, dir.path()).as_deref(), Some("v3"));
+    let health = engine.model_health();
+    assert!(health.problems.is_empty(), "{:?}", health.problems);
+    assert!(!health.is_fallback("v3"));
+}
+
+#[test]
+fn files_damaged_under_the_served_model_are_found_by_a_files_check() {
+    let dir = tempfile::tempdir().unwrap();
+    publish_version(dir.path(), "v1", 42);
+    publish_version(dir.path(), "v2", 7);
+    let engine = engine::Engine::without_model(FeedConfig::default()).unwrap();
+    assert_eq!(reload(&engine, dir.path()).as_deref(), Some("v2"));
+    flip_byte(dir.path(), "v2", "item_factors.npy");
+    // The pointer alone did not move: the served model stays.
+    assert_eq!(reload(&engine, dir.path()), None);
+    let done = engine.reload(dir.path(), ReloadCheck::Files).unwrap();
+    assert_eq!(done.changed.as_deref(), Some("v1"));
+    assert_eq!(engine.model_version(), "v1");
+    assert_eq!(done.health.problems[0].0, "v2");
+}
+
+#[test]
+fn with_every_version_damaged_the_served_model_stays_and_none_serves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    publish_version(dir.path(), "v1", 42);
+    flip_byte(dir.path(), "v1", "item_factors.npy");
+    let engine = engine::Engine::without_model(FeedConfig::default()).unwrap();
+    let done = engine.reload(dir.path(), ReloadCheck::Files).unwrap();
+    assert_eq!(done.changed, None);
+    assert_eq!(engine.model_version(), "");
+    assert!(done.health.is_fallback(""));
+    // Feeds are still served, without a model.
+    let page = engine
+        .feed(STRANGER, &UserContext::default(), &first(5))
+        .unwrap();
+    assert_eq!(page.model_version, "");
 }

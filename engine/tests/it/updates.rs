@@ -232,7 +232,7 @@ fn update_post_recomputes_a_new_posts_vector_and_reranks() {
     assert!((after - want).abs() < 1e-5, "{after} vs {want}");
     // The edited version is the one replayed into the next model.
     let v2 = publish_version(world.dir.path(), "v2", 7);
-    engine.reload_if_changed(world.dir.path()).unwrap();
+    reload(&engine, world.dir.path()).unwrap();
     let page = world.feed(&engine, u6, &first(200));
     let want = v2
         .user_factors

@@ -114,7 +114,7 @@ pub struct Manifest {
 /// # Errors
 ///
 /// [`Error::InvalidVersionName`].
-pub(crate) fn check_version_name(version: &str) -> Result<()> {
+pub fn check_version_name(version: &str) -> Result<()> {
     let valid = !version.is_empty()
         && version.len() <= 255
         && !version.starts_with('.')

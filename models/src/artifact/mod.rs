@@ -36,7 +36,7 @@ mod write;
 
 pub use manifest::{
     CURRENT_FILE, Counts, FileEntry, GATE_FILE, MANIFEST_FILE, Manifest, PINNED_FILE,
-    SCHEMA_VERSION,
+    SCHEMA_VERSION, check_version_name,
 };
 pub use read::{Artifact, current_version, load};
 pub use versions::{

@@ -56,27 +56,10 @@ impl Artifact {
     /// `content_weights columns`, `content_weights rows`, `content_idf`, `content_offset`);
     /// [`Error::MalformedContentEncoder`]; index errors from [`AnnIndex::load`]; [`Error::Io`].
     pub fn load(dir: &Path) -> Result<Self> {
-        let manifest_path = dir.join(MANIFEST_FILE);
-        let manifest = parse_manifest(&read(&manifest_path)?, &manifest_path)?;
-        for required in CHECKSUMMED_FILES {
-            if !manifest.files.contains_key(required) {
-                return Err(Error::MissingManifestEntry {
-                    file: required.to_owned(),
-                });
-            }
-        }
+        let manifest = read_listed_manifest(dir)?;
         let has_content = CONTENT_FILES
             .iter()
             .any(|name| manifest.files.contains_key(*name));
-        if has_content
-            && let Some(missing) = CONTENT_FILES
-                .iter()
-                .find(|name| !manifest.files.contains_key(**name))
-        {
-            return Err(Error::MissingManifestEntry {
-                file: (*missing).to_owned(),
-            });
-        }
         // Verify every listed file, then parse the verified bytes (not a second read).
         let mut verified = std::collections::BTreeMap::new();
         for (name, entry) in &manifest.files {
@@ -153,6 +136,38 @@ impl Artifact {
         })
     }
 
+    /// Verifies the version in `dir` on disk without loading it: the manifest's schema version
+    /// and the size and SHA-256 of every file it lists (one streaming read each, nothing kept).
+    /// What a server serving this version from memory runs to learn whether the files under it
+    /// are still intact (a restart would load them).
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load) for the manifest and the checksums.
+    pub fn verify(dir: &Path) -> Result<Manifest> {
+        let manifest = read_listed_manifest(dir)?;
+        for (name, entry) in &manifest.files {
+            if !is_plain_file_name(name) {
+                return Err(Error::InvalidFileName { name: name.clone() });
+            }
+            let path = dir.join(name);
+            let got = super::write::file_entry(&path).map_err(|e| match e {
+                Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                    Error::MissingFile { path: path.clone() }
+                }
+                other => other,
+            })?;
+            if got.sha256 != entry.sha256 || got.bytes != entry.bytes {
+                return Err(Error::ChecksumMismatch {
+                    file: name.clone(),
+                    expected: entry.sha256.clone(),
+                    got: got.sha256,
+                });
+            }
+        }
+        Ok(manifest)
+    }
+
     /// Loads the version that `<models_dir>/current` names.
     ///
     /// # Errors
@@ -165,6 +180,32 @@ impl Artifact {
         })?;
         Self::load(&models_dir.join(version))
     }
+}
+
+/// The manifest of the version in `dir`, checked to list every required file, and either all
+/// of the content encoder's files or none.
+fn read_listed_manifest(dir: &Path) -> Result<Manifest> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let manifest = parse_manifest(&read(&manifest_path)?, &manifest_path)?;
+    for required in CHECKSUMMED_FILES {
+        if !manifest.files.contains_key(required) {
+            return Err(Error::MissingManifestEntry {
+                file: required.to_owned(),
+            });
+        }
+    }
+    if CONTENT_FILES
+        .iter()
+        .any(|name| manifest.files.contains_key(*name))
+        && let Some(missing) = CONTENT_FILES
+            .iter()
+            .find(|name| !manifest.files.contains_key(**name))
+    {
+        return Err(Error::MissingManifestEntry {
+            file: (*missing).to_owned(),
+        });
+    }
+    Ok(manifest)
 }
 
 /// Same as [`Artifact::load`].

@@ -881,7 +881,15 @@ fn a_damaged_current_version_falls_back_to_the_newest_valid_older_one() {
 
     // One flipped byte in the current version: the newest valid older one that the gate did
     // not reject (v3 was rejected), with the reason in file names only.
+    assert_eq!(
+        Artifact::verify(&root.path().join("v4")).unwrap().version,
+        "v4"
+    );
     flip_last_byte(&root.path().join("v4").join(ITEM_FACTORS_FILE));
+    assert!(matches!(
+        Artifact::verify(&root.path().join("v4")),
+        Err(Error::ChecksumMismatch { file, .. }) if file == ITEM_FACTORS_FILE
+    ));
     let choice = load_servable(root.path(), None).unwrap();
     assert_eq!(choice.artifact.as_ref().unwrap().manifest.version, "v2");
     assert!(choice.is_fallback());
@@ -898,6 +906,10 @@ fn a_damaged_current_version_falls_back_to_the_newest_valid_older_one() {
 
     // Older ones damaged too: a newer, unrejected one is better than nothing.
     std::fs::remove_file(root.path().join("v2").join(USER_IDS_FILE)).unwrap();
+    assert!(matches!(
+        Artifact::verify(&root.path().join("v2")),
+        Err(Error::MissingFile { path }) if path.ends_with(USER_IDS_FILE)
+    ));
     flip_last_byte(&root.path().join("v1").join(ITEM_FACTORS_FILE));
     let choice = load_servable(root.path(), None).unwrap();
     assert_eq!(choice.artifact.as_ref().unwrap().manifest.version, "v5");

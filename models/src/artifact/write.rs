@@ -358,7 +358,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Size and SHA-256 of a file, read back from disk.
-fn file_entry(path: &Path) -> Result<FileEntry> {
+pub(crate) fn file_entry(path: &Path) -> Result<FileEntry> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];

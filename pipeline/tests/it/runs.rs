@@ -305,3 +305,51 @@ fn report_holds_every_baseline_intervals_seed_spread_and_segments() {
     assert_eq!(ev.seed_spread, None);
     assert_eq!(ev.scored_models().len(), 4);
 }
+
+#[test]
+fn a_cancelled_run_stops_at_a_stage_boundary_and_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csv_config(dir.path());
+    let first = pipeline::run(&c).unwrap();
+    let models_dir = dir.path().join("models");
+    let kept = models::artifact::versions(&models_dir).unwrap().len();
+    let c = pipeline::RunConfig {
+        cancel: pipeline::Cancel::default(),
+        ..c
+    };
+    c.cancel.cancel();
+    match pipeline::run(&c) {
+        Err(pipeline::Error::Cancelled { stage }) => assert_eq!(stage, "load"),
+        other => panic!("not cancelled: {other:?}"),
+    }
+    assert_eq!(models::artifact::versions(&models_dir).unwrap().len(), kept);
+    assert_eq!(current_version(&models_dir).unwrap(), Some(first.version));
+}
+
+#[test]
+fn a_cancelled_index_build_stops_between_batches() {
+    let factors = ndarray::Array2::from_shape_fn((2_000, 8), |(i, j)| {
+        ((i * 31 + j * 7) % 97) as f32 / 97.0 - 0.5
+    });
+    let cancel = pipeline::Cancel::default();
+    cancel.cancel();
+    let built = pipeline::index::build(
+        factors.view(),
+        &models::ann::AnnConfig::default(),
+        false,
+        &cancel,
+    );
+    assert!(
+        matches!(built, Err(pipeline::Error::Cancelled { .. })),
+        "{built:?}"
+    );
+    // Not cancelled: the same call builds.
+    let built = pipeline::index::build(
+        factors.view(),
+        &models::ann::AnnConfig::default(),
+        false,
+        &pipeline::Cancel::default(),
+    )
+    .unwrap();
+    assert_eq!(built.len(), 2_000);
+}
