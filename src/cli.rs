@@ -242,10 +242,27 @@ pub struct RunArgs {
     /// generate --out`), or the path of a CSV/TSV/Parquet log.
     #[arg(long, default_value = "ml-100k")]
     pub dataset: String,
-    /// The database `--dataset db` exports, and the scheduler's run history and lease
+    /// The database `--dataset db` reads, and the scheduler's run history and lease
     /// [default: the data directory's SQLite file].
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// With a CSV/TSV/Parquet `--dataset`: its posts (CSV `id,author,created_at,topics,text`,
+    /// topics separated by `|`), the content encoder's input [default: none, no encoder].
+    #[arg(long, value_name = "FILE")]
+    pub posts: Option<PathBuf>,
+    /// With `--dataset db`: the weight of a view, a like and a comment, summed per (user, post)
+    /// [default: 1,4,6].
+    #[arg(long, value_name = "VIEW,LIKE,COMMENT")]
+    pub event_weights: Option<String>,
+    /// With `--dataset db`: an event this many seconds older than the newest one weighs half as
+    /// much [default: no decay].
+    #[arg(long, value_name = "SECS")]
+    pub half_life: Option<f64>,
+    /// With `--dataset db`: also write the rows read to DIR (interactions.csv, posts.csv), a
+    /// snapshot that `--dataset DIR/interactions.csv --posts DIR/posts.csv --weighting raw`
+    /// trains on to the same model.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
     /// Directory to publish model versions into [default: <data-dir>/models].
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -206,19 +206,37 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         ..defaults
     };
     als.check().context("invalid model parameters")?;
+    if args.dataset != "db" {
+        for (given, flag) in [
+            (args.event_weights.is_some(), "--event-weights"),
+            (args.half_life.is_some(), "--half-life"),
+            (args.snapshot.is_some(), "--snapshot"),
+        ] {
+            if given {
+                bail!("{flag} applies to --dataset db only");
+            }
+        }
+    }
+    if let Some(file) = &args.posts
+        && !file.is_file()
+    {
+        bail!("--posts {}: no such file", file.display());
+    }
     let mut weighting = args.weighting;
     let mut posts = None;
     let dataset = match args.dataset.as_str() {
         "ml-100k" => DatasetSource::Ml100k,
         "db" => {
-            // The export weighs views, likes and comments; the weight must reach the confidence.
+            // Views, likes and comments are weighed: the weight must reach the confidence.
             weighting = WeightingArg::Raw;
-            let (path, posts_file) = crate::serve::export_db(&data_dir, args.database_url.clone())?;
-            posts = Some(posts_file);
-            DatasetSource::File {
-                path,
-                options: LoadOptions::default(),
-            }
+            let weights = crate::database::parse_weights(
+                args.event_weights.as_deref().unwrap_or("1,4,6"),
+                args.half_life,
+            )?;
+            let url = crate::serve::database_url(&data_dir, args.database_url.clone())?;
+            DatasetSource::Rows(pipeline::Rows(std::sync::Arc::new(
+                crate::database::DatabaseRows::new(url, weights, args.snapshot.clone()),
+            )))
         }
         "synthetic" => generated(data_dir.join("datasets").join("synthetic"))?,
         path => {
@@ -232,6 +250,7 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
             if path.is_dir() {
                 generated(path)?
             } else {
+                posts.clone_from(&args.posts);
                 DatasetSource::File {
                     path,
                     options: load_options(args),
@@ -239,6 +258,9 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
             }
         }
     };
+    if args.posts.is_some() && posts.is_none() {
+        bail!("--posts applies to a CSV, TSV or Parquet --dataset only");
+    }
     let config = RunConfig {
         dataset,
         data_dir,

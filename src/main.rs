@@ -7,6 +7,7 @@
 mod admin;
 mod cli;
 mod commands;
+mod database;
 mod scheduler;
 mod serve;
 

@@ -184,34 +184,3 @@ pub fn database_url(data_dir: &Path, url: Option<String>) -> Result<String> {
         }
     })
 }
-
-/// Exports the database's interactions and posts to `<data-dir>/datasets/db/` for the pipeline
-/// (`--dataset db`), from inside or outside an async runtime; returns the two files.
-pub fn export_db(data_dir: &Path, url: Option<String>) -> Result<(PathBuf, PathBuf)> {
-    let url = database_url(data_dir, url)?;
-    let path = api::export_path(data_dir);
-    let posts = api::export_posts_path(data_dir);
-    let export = {
-        let (path, posts) = (path.clone(), posts.clone());
-        async move {
-            let store = api::Store::connect(&url, 2).await?;
-            let counts = store.export_interactions(&path).await?;
-            store.export_posts(&posts).await?;
-            store.pool.close().await;
-            anyhow::Ok(counts)
-        }
-    };
-    let counts = match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle.block_on(export)?,
-        Err(_) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(export)?,
-    };
-    anyhow::ensure!(
-        counts.pairs > 0,
-        "the database has no interactions to train on"
-    );
-    tracing::info!(pairs = counts.pairs, events = counts.events, path = %path.display(), "exported the database's interactions");
-    Ok((path, posts))
-}

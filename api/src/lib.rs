@@ -31,7 +31,7 @@ pub mod principals;
 pub mod state;
 pub mod store;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -230,17 +230,4 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
     .map_err(Error::Serve)
-}
-
-/// Where `--dataset db` exports the database's interactions for the pipeline.
-pub fn export_path(data_dir: &Path) -> PathBuf {
-    data_dir
-        .join("datasets")
-        .join("db")
-        .join("interactions.csv")
-}
-
-/// Where `--dataset db` exports the database's posts (the content encoder's input).
-pub fn export_posts_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("datasets").join("db").join("posts.csv")
 }

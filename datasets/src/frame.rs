@@ -18,7 +18,8 @@ pub const TIMESTAMP: &str = "timestamp";
 pub const WEIGHT: &str = "weight";
 
 /// Accumulates canonical rows without one heap allocation per id.
-pub(crate) struct FrameBuilder {
+#[allow(missing_debug_implementations)]
+pub struct FrameBuilder {
     user: StringChunkedBuilder,
     item: StringChunkedBuilder,
     timestamp: Vec<i64>,
@@ -26,7 +27,8 @@ pub(crate) struct FrameBuilder {
 }
 
 impl FrameBuilder {
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
+    /// A builder with room for `capacity` rows.
+    pub fn with_capacity(capacity: usize) -> Self {
         Self {
             user: StringChunkedBuilder::new(USER.into(), capacity),
             item: StringChunkedBuilder::new(ITEM.into(), capacity),
@@ -35,14 +37,30 @@ impl FrameBuilder {
         }
     }
 
-    pub(crate) fn push(&mut self, user: &str, item: &str, timestamp: i64, weight: f32) {
+    /// Appends one row.
+    pub fn push(&mut self, user: &str, item: &str, timestamp: i64, weight: f32) {
         self.user.append_value(user);
         self.item.append_value(item);
         self.timestamp.push(timestamp);
         self.weight.push(weight);
     }
 
-    pub(crate) fn finish(self) -> Result<DataFrame> {
+    /// Rows appended so far.
+    pub fn len(&self) -> usize {
+        self.timestamp.len()
+    }
+
+    /// Whether no row was appended.
+    pub fn is_empty(&self) -> bool {
+        self.timestamp.is_empty()
+    }
+
+    /// The canonical frame of the rows appended.
+    ///
+    /// # Errors
+    ///
+    /// A polars error assembling the columns.
+    pub fn finish(self) -> Result<DataFrame> {
         let height = self.timestamp.len();
         let columns = vec![
             self.user.finish().into_column(),

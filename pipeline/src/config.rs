@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use datasets::PostRecord;
+use datasets::frame::FrameBuilder;
 use datasets::loader::LoadOptions;
 use datasets::synthetic::SyntheticConfig;
 use models::als::AlsParams;
@@ -35,6 +37,10 @@ pub enum DatasetSource {
         /// The parameters it was generated with (its manifest).
         config: SyntheticConfig,
     },
+    /// Rows the caller reads from where they live (the binary's `--dataset db` reads the
+    /// database), pushed straight into the frame in the load stage: building the configuration
+    /// reads nothing.
+    Rows(Rows),
     /// An interaction log (CSV, TSV or Parquet) read by `datasets::loader`.
     File {
         /// The file.
@@ -64,8 +70,76 @@ impl DatasetSource {
                     network(config)
                 )
             }
+            Self::Rows(rows) => rows.0.describe(),
             Self::File { path, .. } => path.display().to_string(),
         }
+    }
+}
+
+/// Interactions (and post features) read by the pipeline's caller, for
+/// [`DatasetSource::Rows`].
+pub trait RowSource: Send + Sync + std::fmt::Debug {
+    /// A short description for the report and the log (never a password).
+    fn describe(&self) -> String;
+
+    /// Pushes every interaction into `sink` and returns the posts' features, when the source
+    /// has them (the content encoder's input). Called once per run, in the load stage.
+    ///
+    /// # Errors
+    ///
+    /// Why the rows cannot be read, in a sentence.
+    fn read(&self, sink: &mut RowSink) -> std::result::Result<Option<Vec<PostRecord>>, String>;
+}
+
+/// A shared [`RowSource`]; equal when it is the same source.
+#[derive(Clone, Debug)]
+pub struct Rows(pub Arc<dyn RowSource>);
+
+impl PartialEq for Rows {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Where a [`RowSource`] puts its interactions: the canonical frame, built as they arrive.
+#[allow(missing_debug_implementations)]
+pub struct RowSink {
+    frame: FrameBuilder,
+    user: String,
+    item: String,
+}
+
+impl RowSink {
+    pub(crate) fn new() -> Self {
+        Self {
+            frame: FrameBuilder::with_capacity(1024),
+            user: String::new(),
+            item: String::new(),
+        }
+    }
+
+    /// Appends one interaction (integer ids, as the database keeps them).
+    pub fn push(&mut self, user: i64, item: i64, timestamp: i64, weight: f32) {
+        use std::fmt::Write as _;
+        self.user.clear();
+        self.item.clear();
+        let _ = write!(self.user, "{user}");
+        let _ = write!(self.item, "{item}");
+        self.frame.push(&self.user, &self.item, timestamp, weight);
+    }
+
+    /// Rows pushed so far.
+    pub fn len(&self) -> usize {
+        self.frame.len()
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.frame.is_empty()
+    }
+
+    pub(crate) fn finish(self) -> datasets::Result<polars::prelude::DataFrame> {
+        self.frame.finish()
     }
 }
 

@@ -21,6 +21,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A [`crate::RowSource`] could not read its rows.
+    #[error("reading {source_name}: {message}")]
+    Source {
+        /// The source's description.
+        source_name: String,
+        /// Why.
+        message: String,
+    },
     /// The run was cancelled ([`crate::Cancel`]) before `stage`; nothing was published.
     #[error("cancelled before the {stage} stage: nothing was published")]
     Cancelled {

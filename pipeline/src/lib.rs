@@ -55,7 +55,8 @@ pub mod tune;
 pub mod uncertainty;
 
 pub use config::{
-    Cancel, ContentConfig, DatasetSource, DedupPolicy, EvaluationConfig, RunConfig, Weighting,
+    Cancel, ContentConfig, DatasetSource, DedupPolicy, EvaluationConfig, RowSink, RowSource, Rows,
+    RunConfig, Weighting,
 };
 pub use error::{Error, Result};
 pub use gate::GateConfig;

@@ -14,7 +14,7 @@ use datasets::split::{dedup, filter_min_rating};
 use datasets::synthetic::{EventWeights, read_generated, to_canonical_frame};
 use polars::prelude::DataFrame;
 
-use crate::config::{DatasetSource, RunConfig};
+use crate::config::{DatasetSource, RowSink, RunConfig};
 use crate::content::{PostFeatures, sources};
 use crate::error::{Error, Result};
 
@@ -102,6 +102,24 @@ fn read_source(config: &RunConfig) -> Result<Raw> {
                         dir.join("posts.parquet").display()
                     ),
                     posts: generated.posts,
+                }),
+            })
+        }
+        DatasetSource::Rows(rows) => {
+            let mut sink = RowSink::new();
+            let posts = rows.0.read(&mut sink).map_err(|message| Error::Source {
+                source_name: rows.0.describe(),
+                message,
+            })?;
+            tracing::info!(rows = sink.len(), source = rows.0.describe(), "rows read");
+            Ok(Raw {
+                frame: sink.finish()?,
+                skipped_rows: 0,
+                below_min_rating: 0,
+                path: None,
+                post_features: posts.map(|posts| PostFeatures {
+                    source: format!("{} (posts)", rows.0.describe()),
+                    posts,
                 }),
             })
         }

@@ -2,6 +2,7 @@
 //! pipeline run end to end on a generated network.
 
 mod cancel;
+mod database;
 mod gate;
 mod scheduler;
 

@@ -1,6 +1,5 @@
 //! Exports the interaction log the pipeline trains on.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use futures_util::TryStreamExt as _;
@@ -23,14 +22,75 @@ fn csv_error(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
     }
 }
 
-/// Weights of the exported interactions: a view 1, a like 4, a comment 6 (the synthetic
-/// generator's [`datasets::synthetic::EventWeights`] defaults, so that a model trained on an
-/// export of the seeded database sees what a model trained on the generator sees).
-const WEIGHTS: [(&str, f32); 3] = [
-    ("SELECT user_id, post_id, created_at FROM views", 1.0),
-    ("SELECT user_id, post_id, created_at FROM likes", 4.0),
-    ("SELECT author_id, post_id, created_at FROM comments", 6.0),
-];
+/// How each kind of event weighs in the interactions the pipeline trains on, and how it fades
+/// with age.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EventWeights {
+    pub view: f32,
+    pub like: f32,
+    pub comment: f32,
+    /// An event this many seconds older than the newest event of the log weighs half as much
+    /// (`None`: no decay).
+    pub half_life_secs: Option<f64>,
+}
+
+impl Default for EventWeights {
+    /// A view 1, a like 4, a comment 6 (the synthetic generator's
+    /// [`datasets::synthetic::EventWeights`] defaults, so that a model trained on the seeded
+    /// database sees what a model trained on the generator sees), no decay.
+    fn default() -> Self {
+        Self {
+            view: 1.0,
+            like: 4.0,
+            comment: 6.0,
+            half_life_secs: None,
+        }
+    }
+}
+
+impl EventWeights {
+    /// The `SELECT`s of the events of every kind with a weight, each naming its kind.
+    fn events(&self) -> Vec<(&'static str, f32)> {
+        [
+            (
+                "SELECT user_id, post_id, created_at, 0 AS kind FROM views",
+                self.view,
+            ),
+            (
+                "SELECT user_id, post_id, created_at, 1 AS kind FROM likes",
+                self.like,
+            ),
+            (
+                "SELECT author_id, post_id, created_at, 2 AS kind FROM comments",
+                self.comment,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, w)| *w != 0.0)
+        .collect()
+    }
+}
+
+/// One (user, post) pair as the pipeline trains on it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InteractionRow {
+    pub user: i64,
+    pub post: i64,
+    /// The summed (and decayed) weight of the user's events on the post.
+    pub weight: f32,
+    /// The time of the latest of them, Unix seconds.
+    pub timestamp: i64,
+}
+
+/// One live post as the content encoder reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostFeatureRow {
+    pub id: i64,
+    pub author: i64,
+    pub created_at: i64,
+    pub topics: Vec<String>,
+    pub text: String,
+}
 
 /// What an export wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,63 +102,148 @@ pub struct ExportCounts {
 }
 
 impl Store {
-    /// Writes `user,item,weight,timestamp` rows to `path` (CSV with a header): one row per user
-    /// and live post, the weight summed over the user's views, likes and comments of it, the
-    /// time of the latest. Rows are sorted by user and item, so an unchanged database gives a
-    /// byte-identical file. The file is written beside `path` and renamed into place.
+    /// Streams the interactions of live posts to `sink`, one row per (user, post) in ascending
+    /// order, the weight summed over the user's events on the post (each weighed by its kind and
+    /// decayed by its age), the time the latest. One statement, so one consistent snapshot on
+    /// PostgreSQL; the database sorts the events and rows arrive as it sends them, so memory
+    /// here is one pair, whatever the size of the log.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn stream_interactions(
+        &self,
+        weights: &EventWeights,
+        mut sink: impl FnMut(InteractionRow),
+    ) -> Result<ExportCounts, Error> {
+        let events = weights.events();
+        let mut counts = ExportCounts {
+            pairs: 0,
+            events: 0,
+        };
+        if events.is_empty() {
+            return Ok(counts);
+        }
+        let union = events
+            .iter()
+            .map(|(sql, _)| *sql)
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let newest = match weights.half_life_secs {
+            Some(_) => {
+                let sql = format!("SELECT MAX(e.created_at) FROM ({union}) e");
+                let (newest,): (Option<i64>,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&self.pool)
+                    .await?;
+                newest.unwrap_or(0)
+            }
+            None => 0,
+        };
+        let kind_weight = [weights.view, weights.like, weights.comment];
+        let decay = |at: i64| match weights.half_life_secs {
+            Some(half) => (-((newest - at).max(0) as f64) / half).exp2() as f32,
+            None => 1.0,
+        };
+        let sql = format!(
+            "SELECT e.user_id, e.post_id, e.created_at, e.kind FROM ({union}) e \
+             JOIN posts p ON p.id = e.post_id \
+             WHERE p.deleted_at IS NULL AND p.hidden_at IS NULL \
+             ORDER BY e.user_id, e.post_id"
+        );
+        let mut rows =
+            sqlx::query_as::<_, (i64, i64, i64, i32)>(sqlx::AssertSqlSafe(sql)).fetch(&self.pool);
+        let mut pending: Option<InteractionRow> = None;
+        while let Some((user, post, at, kind)) = rows.try_next().await? {
+            counts.events += 1;
+            let weight = kind_weight[kind as usize] * decay(at);
+            match &mut pending {
+                Some(row) if row.user == user && row.post == post => {
+                    row.weight += weight;
+                    row.timestamp = row.timestamp.max(at);
+                }
+                _ => {
+                    if let Some(done) = pending.replace(InteractionRow {
+                        user,
+                        post,
+                        weight,
+                        timestamp: at,
+                    }) {
+                        counts.pairs += 1;
+                        sink(done);
+                    }
+                }
+            }
+        }
+        if let Some(done) = pending {
+            counts.pairs += 1;
+            sink(done);
+        }
+        Ok(counts)
+    }
+
+    /// Streams the live posts to `sink` by id, topics split on whitespace.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn stream_posts(&self, mut sink: impl FnMut(PostFeatureRow)) -> Result<usize, Error> {
+        let mut rows = sqlx::query_as::<_, (i64, i64, i64, String, String)>(
+            "SELECT id, author_id, created_at, topics, text FROM posts \
+             WHERE deleted_at IS NULL AND hidden_at IS NULL ORDER BY id",
+        )
+        .fetch(&self.pool);
+        let mut n = 0;
+        while let Some((id, author, created_at, topics, text)) = rows.try_next().await? {
+            sink(PostFeatureRow {
+                id,
+                author,
+                created_at,
+                topics: topics.split_whitespace().map(str::to_owned).collect(),
+                text,
+            });
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Writes [`stream_interactions`](Self::stream_interactions) with the default weights to
+    /// `path` as CSV (`user,item,weight,timestamp`, with a header): a snapshot the pipeline reads
+    /// back as the same rows. Sorted, so an unchanged database gives a byte-identical file;
+    /// written beside `path` and renamed into place.
     ///
     /// # Errors
     ///
     /// A database or file error.
     pub async fn export_interactions(&self, path: &Path) -> Result<ExportCounts, Error> {
-        let live: std::collections::HashSet<i64> = sqlx::query_as::<_, (i64,)>(
-            "SELECT id FROM posts WHERE deleted_at IS NULL AND hidden_at IS NULL",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|(id,)| id)
-        .collect();
-        let mut pairs: HashMap<(i64, i64), (f32, i64)> = HashMap::new();
-        let mut events = 0;
-        for (sql, weight) in WEIGHTS {
-            let mut rows = sqlx::query_as::<_, (i64, i64, i64)>(sql).fetch(&self.pool);
-            while let Some((user, post, at)) = rows.try_next().await? {
-                if !live.contains(&post) {
-                    continue;
-                }
-                events += 1;
-                let entry = pairs.entry((user, post)).or_insert((0.0, at));
-                entry.0 += weight;
-                entry.1 = entry.1.max(at);
-            }
-        }
-        let mut rows: Vec<_> = pairs.into_iter().collect();
-        rows.sort_unstable_by_key(|(key, _)| *key);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_error("cannot create", dir))?;
         }
         let tmp = path.with_extension("csv.partial");
-        {
-            let mut out = csv::Writer::from_path(&tmp).map_err(csv_error(&tmp))?;
-            out.write_record(["user", "item", "weight", "timestamp"])
-                .map_err(csv_error(&tmp))?;
-            for ((user, post), (weight, at)) in &rows {
-                out.write_record([
-                    user.to_string(),
-                    post.to_string(),
-                    weight.to_string(),
-                    at.to_string(),
-                ])
-                .map_err(csv_error(&tmp))?;
-            }
-            out.flush().map_err(io_error("cannot write", &tmp))?;
+        let mut out = csv::Writer::from_path(&tmp).map_err(csv_error(&tmp))?;
+        out.write_record(["user", "item", "weight", "timestamp"])
+            .map_err(csv_error(&tmp))?;
+        let mut failed = None;
+        let counts = self
+            .stream_interactions(&EventWeights::default(), |row| {
+                if failed.is_none()
+                    && let Err(e) = out.write_record([
+                        row.user.to_string(),
+                        row.post.to_string(),
+                        row.weight.to_string(),
+                        row.timestamp.to_string(),
+                    ])
+                {
+                    failed = Some(e);
+                }
+            })
+            .await?;
+        if let Some(e) = failed {
+            return Err(csv_error(&tmp)(e));
         }
+        out.flush().map_err(io_error("cannot write", &tmp))?;
+        drop(out);
         std::fs::rename(&tmp, path).map_err(io_error("cannot write", path))?;
-        Ok(ExportCounts {
-            pairs: rows.len(),
-            events,
-        })
+        Ok(counts)
     }
 
     /// Writes the live posts to `path`: CSV with `id,author,created_at,topics,text`, topics
@@ -115,22 +260,24 @@ impl Store {
         let mut out = csv::Writer::from_path(&tmp).map_err(csv_error(&tmp))?;
         out.write_record(["id", "author", "created_at", "topics", "text"])
             .map_err(csv_error(&tmp))?;
-        let mut rows = sqlx::query_as::<_, (i64, i64, i64, String, String)>(
-            "SELECT id, author_id, created_at, topics, text FROM posts WHERE deleted_at IS NULL AND hidden_at IS NULL ORDER BY id",
-        )
-        .fetch(&self.pool);
-        let mut n = 0;
-        while let Some((id, author, created_at, topics, text)) = rows.try_next().await? {
-            let topics = topics.split_whitespace().collect::<Vec<_>>().join("|");
-            out.write_record([
-                id.to_string(),
-                author.to_string(),
-                created_at.to_string(),
-                topics,
-                text,
-            ])
-            .map_err(csv_error(&tmp))?;
-            n += 1;
+        let mut failed = None;
+        let n = self
+            .stream_posts(|post| {
+                if failed.is_none()
+                    && let Err(e) = out.write_record([
+                        post.id.to_string(),
+                        post.author.to_string(),
+                        post.created_at.to_string(),
+                        post.topics.join("|"),
+                        post.text,
+                    ])
+                {
+                    failed = Some(e);
+                }
+            })
+            .await?;
+        if let Some(e) = failed {
+            return Err(csv_error(&tmp)(e));
         }
         out.flush().map_err(io_error("cannot write", &tmp))?;
         drop(out);

@@ -7,7 +7,10 @@ use datasets::synthetic::{EventKind, SyntheticConfig};
 
 use crate::TestApp;
 
-crate::both!(seed_then_export_matches_the_network);
+crate::both!(
+    seed_then_export_matches_the_network,
+    weights_and_decay_follow_the_options,
+);
 
 async fn seed_then_export_matches_the_network(app: TestApp) {
     let config = SyntheticConfig {
@@ -90,4 +93,68 @@ async fn seed_then_export_matches_the_network(app: TestApp) {
         )
         .await;
     r.assert_error(axum::http::StatusCode::UNAUTHORIZED, "invalid_credentials");
+}
+
+/// Per-kind weights and the half-life, against an oracle read from the event tables.
+async fn weights_and_decay_follow_the_options(app: TestApp) {
+    use api::store::export::EventWeights;
+    let net = datasets::synthetic::generate(&SyntheticConfig {
+        users: 40,
+        posts: 100,
+        interactions: 1500,
+        ..SyntheticConfig::default()
+    })
+    .unwrap();
+    let store = &app.state.store;
+    store.seed(&net, "demo", "").await.unwrap();
+    let pool = &store.pool;
+    let likes: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT user_id, post_id, created_at FROM likes")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let comments: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT author_id, post_id, created_at FROM comments")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let newest = likes.iter().chain(&comments).map(|e| e.2).max().unwrap();
+    let half = 86_400.0 * 3.0;
+    // Views weigh nothing here; a like 2, a comment 3, each halved every three days of age.
+    let mut expected: HashMap<(i64, i64), (f64, i64)> = HashMap::new();
+    for (list, w) in [(&likes, 2.0), (&comments, 3.0)] {
+        for &(user, post, at) in list.iter() {
+            let e = expected.entry((user, post)).or_insert((0.0, at));
+            e.0 += w * (-((newest - at) as f64) / half).exp2();
+            e.1 = e.1.max(at);
+        }
+    }
+    let weights = EventWeights {
+        view: 0.0,
+        like: 2.0,
+        comment: 3.0,
+        half_life_secs: Some(half),
+    };
+    let mut got = Vec::new();
+    let counts = store
+        .stream_interactions(&weights, |row| got.push(row))
+        .await
+        .unwrap();
+    assert_eq!(counts.events, likes.len() + comments.len());
+    assert_eq!(got.len(), expected.len());
+    assert!(
+        got.windows(2)
+            .all(|w| (w[0].user, w[0].post) < (w[1].user, w[1].post)),
+        "sorted by (user, post), each pair once"
+    );
+    for row in &got {
+        let (weight, at) = expected[&(row.user, row.post)];
+        assert!(
+            (f64::from(row.weight) - weight).abs() < 1e-4 * weight.max(1.0),
+            "{row:?} against {weight}"
+        );
+        assert_eq!(row.timestamp, at);
+    }
+    // The newest event weighs its full kind weight.
+    assert!(got.iter().any(|r| r.timestamp == newest));
 }

@@ -1,0 +1,252 @@
+//! `pipeline run --dataset db`: the pipeline reads the API's database straight into its frame.
+//!
+//! Nothing is read when the run's configuration is built: the rows are streamed in the load
+//! stage (`api::Store::stream_interactions`: one statement, sorted by the database, one pair in
+//! memory here), optionally copied to a CSV snapshot that trains the same model offline.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use api::store::export::{EventWeights, InteractionRow, PostFeatureRow};
+use datasets::PostRecord;
+use pipeline::{RowSink, RowSource};
+
+/// The database as a [`RowSource`].
+#[derive(Debug)]
+pub struct DatabaseRows {
+    url: String,
+    weights: EventWeights,
+    snapshot: Option<PathBuf>,
+}
+
+impl DatabaseRows {
+    /// The rows of `url` weighed by `weights`, copied to `snapshot` if given.
+    pub fn new(url: String, weights: EventWeights, snapshot: Option<PathBuf>) -> Self {
+        Self {
+            url,
+            weights,
+            snapshot,
+        }
+    }
+}
+
+/// `--event-weights VIEW,LIKE,COMMENT` and `--half-life SECS`.
+///
+/// # Errors
+///
+/// A malformed list, a negative or non-finite weight, all weights zero, or a half-life that is
+/// not a positive number of seconds.
+pub fn parse_weights(list: &str, half_life: Option<f64>) -> Result<EventWeights> {
+    let parts: Vec<&str> = list.split(',').map(str::trim).collect();
+    let [view, like, comment] = parts.as_slice() else {
+        bail!("--event-weights {list:?}: expected three numbers VIEW,LIKE,COMMENT, e.g. 1,4,6");
+    };
+    let weight = |name: &str, text: &str| -> Result<f32> {
+        let w: f32 = text
+            .parse()
+            .ok()
+            .filter(|w: &f32| w.is_finite() && *w >= 0.0)
+            .with_context(|| {
+                format!("--event-weights: the {name} weight {text:?} is not a number >= 0")
+            })?;
+        Ok(w)
+    };
+    let weights = EventWeights {
+        view: weight("view", view)?,
+        like: weight("like", like)?,
+        comment: weight("comment", comment)?,
+        half_life_secs: half_life,
+    };
+    ensure!(
+        weights.view + weights.like + weights.comment > 0.0,
+        "--event-weights {list:?}: at least one weight must be above 0"
+    );
+    if let Some(h) = half_life {
+        ensure!(
+            h.is_finite() && h > 0.0,
+            "--half-life {h}: must be a positive number of seconds"
+        );
+    }
+    Ok(weights)
+}
+
+/// `url` without its password, for reports and logs.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme + 3 => {
+            let user = &url[scheme + 3..at];
+            let user = user.split_once(':').map_or(user, |(name, _)| name);
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl RowSource for DatabaseRows {
+    fn describe(&self) -> String {
+        format!("database {}", redacted(&self.url))
+    }
+
+    fn read(&self, sink: &mut RowSink) -> std::result::Result<Option<Vec<PostRecord>>, String> {
+        let read = async {
+            let store = api::Store::connect(&self.url, 2).await?;
+            let mut snapshot = self.snapshot.as_deref().map(Snapshot::create).transpose()?;
+            let counts = store
+                .stream_interactions(&self.weights, |row| {
+                    sink.push(row.user, row.post, row.timestamp, row.weight);
+                    if let Some(s) = &mut snapshot {
+                        s.interaction(&row);
+                    }
+                })
+                .await?;
+            let mut posts = Vec::new();
+            store
+                .stream_posts(|post| {
+                    if let Some(s) = &mut snapshot {
+                        s.post(&post);
+                    }
+                    posts.push(PostRecord {
+                        id: post.id.to_string(),
+                        author: Some(post.author.to_string()),
+                        created_at: Some(post.created_at),
+                        topics: post.topics,
+                        text: post.text,
+                    });
+                })
+                .await?;
+            store.pool.close().await;
+            ensure!(
+                counts.pairs > 0,
+                "the database has no interactions to train on"
+            );
+            if let Some(s) = snapshot {
+                s.finish()?;
+            }
+            tracing::info!(
+                pairs = counts.pairs,
+                events = counts.events,
+                posts = posts.len(),
+                "read the database's interactions"
+            );
+            anyhow::Ok(posts)
+        };
+        let posts = match tokio::runtime::Handle::try_current() {
+            // A blocking thread of a runtime (serve --demo, the scheduler).
+            Ok(handle) => handle.block_on(read),
+            Err(_) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| runtime.block_on(read)),
+        }
+        .map_err(|e| format!("{e:#}"))?;
+        Ok(Some(posts))
+    }
+}
+
+/// The CSV copy of the rows read: `interactions.csv` (`user,item,weight,timestamp`) and
+/// `posts.csv` (`id,author,created_at,topics,text`, topics separated by `|`), written beside
+/// and renamed into place when complete.
+struct Snapshot {
+    dir: PathBuf,
+    interactions: csv::Writer<std::fs::File>,
+    posts: csv::Writer<std::fs::File>,
+    failed: Option<csv::Error>,
+}
+
+const INTERACTIONS: &str = "interactions.csv";
+const POSTS: &str = "posts.csv";
+
+impl Snapshot {
+    fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--snapshot: cannot create {}", dir.display()))?;
+        let open = |name: &str| {
+            let path = dir.join(format!(".{name}.partial"));
+            csv::Writer::from_path(&path)
+                .with_context(|| format!("--snapshot: cannot write {}", path.display()))
+        };
+        let mut interactions = open(INTERACTIONS)?;
+        interactions.write_record(["user", "item", "weight", "timestamp"])?;
+        let mut posts = open(POSTS)?;
+        posts.write_record(["id", "author", "created_at", "topics", "text"])?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            interactions,
+            posts,
+            failed: None,
+        })
+    }
+
+    fn interaction(&mut self, row: &InteractionRow) {
+        if self.failed.is_none()
+            && let Err(e) = self.interactions.write_record([
+                row.user.to_string(),
+                row.post.to_string(),
+                row.weight.to_string(),
+                row.timestamp.to_string(),
+            ])
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    fn post(&mut self, post: &PostFeatureRow) {
+        if self.failed.is_none()
+            && let Err(e) = self.posts.write_record([
+                post.id.to_string(),
+                post.author.to_string(),
+                post.created_at.to_string(),
+                post.topics.join("|"),
+                post.text.clone(),
+            ])
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if let Some(e) = self.failed.take() {
+            return Err(e).context("--snapshot: cannot write");
+        }
+        self.interactions.flush()?;
+        self.posts.flush()?;
+        for name in [INTERACTIONS, POSTS] {
+            let from = self.dir.join(format!(".{name}.partial"));
+            let to = self.dir.join(name);
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("--snapshot: cannot write {}", to.display()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_parse_and_every_bad_list_is_refused() {
+        let w = parse_weights("1, 4,6", Some(86_400.0)).unwrap();
+        assert_eq!(
+            (w.view, w.like, w.comment, w.half_life_secs),
+            (1.0, 4.0, 6.0, Some(86_400.0))
+        );
+        for bad in ["1,4", "1,4,6,7", "a,4,6", "-1,4,6", "NaN,1,1", "0,0,0", ""] {
+            assert!(parse_weights(bad, None).is_err(), "{bad}");
+        }
+        for half in [0.0, -5.0, f64::INFINITY] {
+            assert!(parse_weights("1,4,6", Some(half)).is_err(), "{half}");
+        }
+    }
+
+    #[test]
+    fn passwords_never_reach_the_report() {
+        assert_eq!(
+            redacted("postgres://app:s3cret@db:5432/social"),
+            "postgres://app@db:5432/social"
+        );
+        assert_eq!(redacted("postgres://db/social"), "postgres://db/social");
+        assert_eq!(redacted("sqlite:///data/x.db"), "sqlite:///data/x.db");
+    }
+}
