@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
-use api::store::export::{EventWeights, InteractionRow, PostFeatureRow};
+use api::store::export::{CsvFile, EventWeights, INTERACTION_COLUMNS, POST_COLUMNS};
 use datasets::PostRecord;
 use pipeline::{RowSink, RowSource};
 
@@ -95,7 +95,7 @@ impl RowSource for DatabaseRows {
                 .stream_interactions(&self.weights, |row| {
                     sink.push(row.user, row.post, row.timestamp, row.weight);
                     if let Some(s) = &mut snapshot {
-                        s.interaction(&row);
+                        s.interactions.write(row.record());
                     }
                 })
                 .await?;
@@ -103,7 +103,7 @@ impl RowSource for DatabaseRows {
             store
                 .stream_posts(|post| {
                     if let Some(s) = &mut snapshot {
-                        s.post(&post);
+                        s.posts.write(post.record());
                     }
                     posts.push(PostRecord {
                         id: post.id.to_string(),
@@ -144,80 +144,28 @@ impl RowSource for DatabaseRows {
     }
 }
 
-/// The CSV copy of the rows read: `interactions.csv` (`user,item,weight,timestamp`) and
-/// `posts.csv` (`id,author,created_at,topics,text`, topics separated by `|`), written beside
-/// and renamed into place when complete.
+/// The CSV copy of the rows read: `interactions.csv` and `posts.csv` in the columns
+/// `api::Store::export_interactions` and `export_posts` write, each renamed into place when
+/// complete.
 struct Snapshot {
-    dir: PathBuf,
-    interactions: csv::Writer<std::fs::File>,
-    posts: csv::Writer<std::fs::File>,
-    failed: Option<csv::Error>,
+    interactions: CsvFile,
+    posts: CsvFile,
 }
-
-const INTERACTIONS: &str = "interactions.csv";
-const POSTS: &str = "posts.csv";
 
 impl Snapshot {
     fn create(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("--snapshot: cannot create {}", dir.display()))?;
-        let open = |name: &str| {
-            let path = dir.join(format!(".{name}.partial"));
-            csv::Writer::from_path(&path)
-                .with_context(|| format!("--snapshot: cannot write {}", path.display()))
+        let open = |name: &str, columns: &[&str]| {
+            CsvFile::create(&dir.join(name), columns).context("--snapshot")
         };
-        let mut interactions = open(INTERACTIONS)?;
-        interactions.write_record(["user", "item", "weight", "timestamp"])?;
-        let mut posts = open(POSTS)?;
-        posts.write_record(["id", "author", "created_at", "topics", "text"])?;
         Ok(Self {
-            dir: dir.to_owned(),
-            interactions,
-            posts,
-            failed: None,
+            interactions: open("interactions.csv", &INTERACTION_COLUMNS)?,
+            posts: open("posts.csv", &POST_COLUMNS)?,
         })
     }
 
-    fn interaction(&mut self, row: &InteractionRow) {
-        if self.failed.is_none()
-            && let Err(e) = self.interactions.write_record([
-                row.user.to_string(),
-                row.post.to_string(),
-                row.weight.to_string(),
-                row.timestamp.to_string(),
-            ])
-        {
-            self.failed = Some(e);
-        }
-    }
-
-    fn post(&mut self, post: &PostFeatureRow) {
-        if self.failed.is_none()
-            && let Err(e) = self.posts.write_record([
-                post.id.to_string(),
-                post.author.to_string(),
-                post.created_at.to_string(),
-                post.topics.join("|"),
-                post.text.clone(),
-            ])
-        {
-            self.failed = Some(e);
-        }
-    }
-
-    fn finish(mut self) -> Result<()> {
-        if let Some(e) = self.failed.take() {
-            return Err(e).context("--snapshot: cannot write");
-        }
-        self.interactions.flush()?;
-        self.posts.flush()?;
-        for name in [INTERACTIONS, POSTS] {
-            let from = self.dir.join(format!(".{name}.partial"));
-            let to = self.dir.join(name);
-            std::fs::rename(&from, &to)
-                .with_context(|| format!("--snapshot: cannot write {}", to.display()))?;
-        }
-        Ok(())
+    fn finish(self) -> Result<()> {
+        self.interactions.finish().context("--snapshot")?;
+        self.posts.finish().context("--snapshot")
     }
 }
 

@@ -5,15 +5,7 @@ use std::path::Path;
 
 use datasets::synthetic::SyntheticConfig;
 
-use super::social_live;
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
+use super::{block_on, social_live};
 
 /// The checksums of every file of the current version (vectors, ids, index, popularity,
 /// content encoder).

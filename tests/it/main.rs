@@ -21,6 +21,15 @@ fn social_live(data_dir: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs `future` to completion on a runtime of its own.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 /// Generates a small network into `<data_dir>/datasets/synthetic` (what `--dataset synthetic`
 /// reads).
 fn generate(data_dir: &Path, users: &str, posts: &str, interactions: &str) {

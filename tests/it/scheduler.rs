@@ -9,18 +9,12 @@ use std::time::{Duration, Instant};
 use api::Store;
 use api::store::runs::{RUNNER_LOST, RunRow, RunStatus, Trigger};
 
+use crate::block_on;
+
 /// Tiny, so that a run takes a few seconds in a debug build.
 const USERS: &str = "200";
 const POSTS: &str = "500";
 const INTERACTIONS: &str = "8000";
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
 
 /// The data directory's database, migrated before any scheduler starts (two processes
 /// creating one SQLite file at once would race on its migrations).

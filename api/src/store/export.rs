@@ -1,6 +1,6 @@
 //! Exports the interaction log the pipeline trains on.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use futures_util::TryStreamExt as _;
 
@@ -207,7 +207,7 @@ impl Store {
     }
 
     /// Writes [`stream_interactions`](Self::stream_interactions) with the default weights to
-    /// `path` as CSV (`user,item,weight,timestamp`, with a header): a snapshot the pipeline reads
+    /// `path` as CSV ([`INTERACTION_COLUMNS`], with a header): a snapshot the pipeline reads
     /// back as the same rows. Sorted, so an unchanged database gives a byte-identical file;
     /// written beside `path` and renamed into place.
     ///
@@ -215,73 +215,116 @@ impl Store {
     ///
     /// A database or file error.
     pub async fn export_interactions(&self, path: &Path) -> Result<ExportCounts, Error> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io_error("cannot create", dir))?;
-        }
-        let tmp = path.with_extension("csv.partial");
-        let mut out = csv::Writer::from_path(&tmp).map_err(csv_error(&tmp))?;
-        out.write_record(["user", "item", "weight", "timestamp"])
-            .map_err(csv_error(&tmp))?;
-        let mut failed = None;
+        let mut file = CsvFile::create(path, &INTERACTION_COLUMNS)?;
         let counts = self
-            .stream_interactions(&EventWeights::default(), |row| {
-                if failed.is_none()
-                    && let Err(e) = out.write_record([
-                        row.user.to_string(),
-                        row.post.to_string(),
-                        row.weight.to_string(),
-                        row.timestamp.to_string(),
-                    ])
-                {
-                    failed = Some(e);
-                }
-            })
+            .stream_interactions(&EventWeights::default(), |row| file.write(row.record()))
             .await?;
-        if let Some(e) = failed {
-            return Err(csv_error(&tmp)(e));
-        }
-        out.flush().map_err(io_error("cannot write", &tmp))?;
-        drop(out);
-        std::fs::rename(&tmp, path).map_err(io_error("cannot write", path))?;
+        file.finish()?;
         Ok(counts)
     }
 
-    /// Writes the live posts to `path`: CSV with `id,author,created_at,topics,text`, topics
-    /// separated by `|` (the pipeline's posts file, input of the content encoder), by id.
+    /// Writes the live posts to `path` as CSV ([`POST_COLUMNS`], topics separated by `|`: the
+    /// pipeline's posts file, input of the content encoder), by id.
     ///
     /// # Errors
     ///
     /// A database or file error.
     pub async fn export_posts(&self, path: &Path) -> Result<usize, Error> {
+        let mut file = CsvFile::create(path, &POST_COLUMNS)?;
+        let n = self.stream_posts(|post| file.write(post.record())).await?;
+        file.finish()?;
+        Ok(n)
+    }
+}
+
+/// The columns of an interactions snapshot (what the pipeline's file loader reads).
+pub const INTERACTION_COLUMNS: [&str; 4] = ["user", "item", "weight", "timestamp"];
+/// The columns of a posts snapshot (the pipeline's posts file).
+pub const POST_COLUMNS: [&str; 5] = ["id", "author", "created_at", "topics", "text"];
+
+impl InteractionRow {
+    /// The row as [`INTERACTION_COLUMNS`] (the weight printed so that it reads back exactly).
+    pub fn record(&self) -> [String; 4] {
+        [
+            self.user.to_string(),
+            self.post.to_string(),
+            self.weight.to_string(),
+            self.timestamp.to_string(),
+        ]
+    }
+}
+
+impl PostFeatureRow {
+    /// The row as [`POST_COLUMNS`], topics separated by `|`.
+    pub fn record(&self) -> [String; 5] {
+        [
+            self.id.to_string(),
+            self.author.to_string(),
+            self.created_at.to_string(),
+            self.topics.join("|"),
+            self.text.clone(),
+        ]
+    }
+}
+
+/// A CSV file written beside its path and renamed into place by [`finish`](Self::finish), so a
+/// reader never sees half of it. A failed write is kept and returned by `finish` (rows arrive
+/// from a stream that cannot stop on it).
+#[derive(Debug)]
+pub struct CsvFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: csv::Writer<std::fs::File>,
+    failed: Option<csv::Error>,
+}
+
+impl CsvFile {
+    /// Creates `path`'s temporary file (and `path`'s directory) and writes `header`.
+    ///
+    /// # Errors
+    ///
+    /// The directory or the file cannot be created or written.
+    pub fn create(path: &Path, header: &[&str]) -> Result<Self, Error> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_error("cannot create", dir))?;
         }
         let tmp = path.with_extension("csv.partial");
         let mut out = csv::Writer::from_path(&tmp).map_err(csv_error(&tmp))?;
-        out.write_record(["id", "author", "created_at", "topics", "text"])
-            .map_err(csv_error(&tmp))?;
-        let mut failed = None;
-        let n = self
-            .stream_posts(|post| {
-                if failed.is_none()
-                    && let Err(e) = out.write_record([
-                        post.id.to_string(),
-                        post.author.to_string(),
-                        post.created_at.to_string(),
-                        post.topics.join("|"),
-                        post.text,
-                    ])
-                {
-                    failed = Some(e);
-                }
-            })
-            .await?;
-        if let Some(e) = failed {
-            return Err(csv_error(&tmp)(e));
+        out.write_record(header).map_err(csv_error(&tmp))?;
+        Ok(Self {
+            path: path.to_owned(),
+            tmp,
+            out,
+            failed: None,
+        })
+    }
+
+    /// Appends a record (after a failure, nothing more is written).
+    pub fn write<I, T>(&mut self, record: I)
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        if self.failed.is_none()
+            && let Err(e) = self.out.write_record(record)
+        {
+            self.failed = Some(e);
         }
-        out.flush().map_err(io_error("cannot write", &tmp))?;
-        drop(out);
-        std::fs::rename(&tmp, path).map_err(io_error("cannot write", path))?;
-        Ok(n)
+    }
+
+    /// Flushes the file and renames it into place.
+    ///
+    /// # Errors
+    ///
+    /// A write that failed, or the flush or the rename.
+    pub fn finish(mut self) -> Result<(), Error> {
+        if let Some(e) = self.failed.take() {
+            return Err(csv_error(&self.tmp)(e));
+        }
+        self.out
+            .flush()
+            .map_err(io_error("cannot write", &self.tmp))?;
+        drop(self.out);
+        std::fs::rename(&self.tmp, &self.path).map_err(io_error("cannot write", &self.path))
     }
 }
