@@ -17,7 +17,9 @@
 //! A failed run is queued again after `--retry-backoff-secs`, doubled for each next attempt, up
 //! to `--retries` times; every attempt is a row of the run history, counted in
 //! `social_live_pipeline_runs_total{status}` and logged. On SIGTERM or Ctrl-C a scheduler stops
-//! claiming, waits for a run in progress, records it and releases the lease.
+//! claiming, cancels a run in progress at its next stage boundary (`pipeline::Cancel`: nothing is
+//! published), records it as failed with an immediate retry (a shutdown costs no backoff and no
+//! attempt limit), and releases the lease.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -342,7 +344,8 @@ impl Runner {
     }
 
     /// Runs `run` on a blocking thread, renewing the lease every third of its lifetime; a stop
-    /// request waits for it. Returns how it ended and whether the lease is still held.
+    /// request cancels it at its next stage boundary (it publishes nothing and is queued again
+    /// at once). Returns how it ended and whether the lease is still held.
     async fn execute(
         &self,
         run: RunRow,
@@ -351,9 +354,12 @@ impl Runner {
     ) -> (Ended, bool) {
         tracing::info!(run = %run.id, attempt = run.attempt, trigger = run.trigger.as_str(), %fence, "pipeline run started");
         let (data_dir, args) = (self.data_dir.clone(), Arc::clone(&self.run));
+        let cancel = pipeline::Cancel::default();
+        let cancelled = cancel.clone();
         let mut job = tokio::task::spawn_blocking(move || {
             let mut config = run_config(data_dir, &args)?;
             config.show_progress = false;
+            config.cancel = cancelled;
             // Only `Runner::record` moves `current`, after the run is recorded under its fence.
             config.make_current = false;
             pipeline::run(&config).map_err(anyhow::Error::from)
@@ -377,7 +383,8 @@ impl Runner {
                 }
                 _ = stop.changed(), if !told => {
                     told = true;
-                    tracing::info!(run = %run.id, "shutting down: waiting for the run in progress");
+                    cancel.cancel();
+                    tracing::info!(run = %run.id, "shutting down: stopping the run in progress at its next stage boundary");
                 }
             }
         };
@@ -422,6 +429,25 @@ impl Runner {
                         make_current: None,
                         finish: Finish::Rejected(result),
                     }
+                };
+            }
+            Ok(Err(err))
+                if matches!(
+                    err.downcast_ref::<pipeline::Error>(),
+                    Some(pipeline::Error::Cancelled { .. })
+                ) =>
+            {
+                // A shutdown is not the run's failure: whichever scheduler holds the lease
+                // next runs it again at once, whatever the attempts left.
+                let error = format!("{err:#} (the scheduler shut down)");
+                tracing::warn!(run = %run.id, %error, "pipeline run cancelled: queued again");
+                return Ended {
+                    run: run.id,
+                    finish: Finish::Failed {
+                        error,
+                        retry_at: Some(api::store::now()),
+                    },
+                    make_current: None,
                 };
             }
             Ok(Err(err)) => format!("{err:#}"),

@@ -210,3 +210,44 @@ fn a_runner_killed_mid_run_is_taken_over_after_its_lease_expires() {
     // Only the retry's model was written and made current.
     assert_eq!(versions(dir.path()), [retry.version.clone().unwrap()]);
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_cancels_the_run_in_progress_and_another_scheduler_runs_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::generate(dir.path(), USERS, POSTS, INTERACTIONS);
+    let store = store(dir.path());
+    let never = "0 0 3 1 1 *";
+    let mut a = scheduler(dir.path(), never, &["--run-now"]);
+    wait_for(&store, 60, &mut [&mut a], "the run to start", |rows| {
+        rows.iter().any(|r| r.status == RunStatus::Running)
+    });
+    // Stopped mid-run: exits 0 without waiting for the run to finish.
+    terminate(a);
+    let rows = runs(&store);
+    let first = rows.iter().find(|r| r.attempt == 1).unwrap();
+    assert_eq!(first.status, RunStatus::Failed, "{rows:#?}");
+    let error = first.error.as_deref().unwrap();
+    assert!(
+        error.contains("cancelled before the") && error.contains("the scheduler shut down"),
+        "{error}"
+    );
+    let retry = rows
+        .iter()
+        .find(|r| r.trigger == Trigger::Retry)
+        .unwrap_or_else(|| panic!("no retry queued: {rows:#?}"));
+    assert_eq!(retry.status, RunStatus::Queued);
+    assert!(
+        retry.not_before <= api::store::now(),
+        "a cancelled run is retried without backoff: {retry:?}"
+    );
+    assert!(versions(dir.path()).is_empty(), "nothing was published");
+    let mut b = scheduler(dir.path(), never, &[]);
+    let rows = wait_for(&store, 120, &mut [&mut b], "the retry to finish", |rows| {
+        rows.iter()
+            .any(|r| r.trigger == Trigger::Retry && finished(r))
+    });
+    terminate(b);
+    let retry = rows.iter().find(|r| r.trigger == Trigger::Retry).unwrap();
+    assert_eq!(versions(dir.path()), [retry.version.clone().unwrap()]);
+}
