@@ -29,11 +29,12 @@ pub enum Error {
         /// Why.
         message: String,
     },
-    /// The run was cancelled ([`crate::Cancel`]) before `stage`; nothing was published.
-    #[error("cancelled before the {stage} stage: nothing was published")]
+    /// The run was cancelled ([`crate::Cancel`]); nothing was published.
+    #[error("cancelled {at}: nothing was published")]
     Cancelled {
-        /// The stage that did not start.
-        stage: String,
+        /// Where it stopped: `before the <stage> stage`, or inside a stage that checks the flag
+        /// itself (between two tuning trials, two index batches).
+        at: String,
     },
     /// A configuration field has an invalid value.
     #[error("invalid configuration `{field}`: {reason}")]

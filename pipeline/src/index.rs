@@ -46,7 +46,7 @@ pub fn build(
     let index = AnnIndex::build_with(item_factors, config, &control)?;
     bar.finish_and_clear();
     index.ok_or_else(|| Error::Cancelled {
-        stage: "index build (stopped between batches)".to_owned(),
+        at: "in the index build, between two batches".to_owned(),
     })
 }
 

@@ -69,7 +69,7 @@ impl Timings {
         if self.cancel.is_cancelled() {
             tracing::warn!(stage, "run cancelled: stopping before this stage");
             return Err(Error::Cancelled {
-                stage: stage.to_owned(),
+                at: format!("before the {stage} stage"),
             });
         }
         Ok(())
@@ -172,7 +172,14 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     let tuning = if config.tune {
         Some(timings.stage("tune", || {
             let validation = prepared.validation(config.weighting)?;
-            tune::search(&validation, &config.als, &config.search, k, show)
+            tune::search(
+                &validation,
+                &config.als,
+                &config.search,
+                k,
+                show,
+                &config.cancel,
+            )
         })?)
     } else {
         None

@@ -27,6 +27,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Cancel;
 use crate::error::{Error, Result};
 use crate::evaluate::{self, EvalSplit};
 use crate::progress;
@@ -351,6 +352,7 @@ struct Runner<'a> {
     trials: Vec<Trial>,
     stopped: Option<Stop>,
     bar: indicatif::ProgressBar,
+    cancel: &'a Cancel,
 }
 
 impl Runner<'_> {
@@ -365,6 +367,11 @@ impl Runner<'_> {
     ) -> Result<Option<f64>> {
         if self.stopped.is_some() {
             return Ok(None);
+        }
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled {
+                at: "in the tune stage, between two trials".to_owned(),
+            });
         }
         if self.trials.len() >= self.config.max_trials {
             self.stopped = Some(Stop::TrialCap);
@@ -459,13 +466,15 @@ fn planned(config: &TuneConfig, mut n: usize) -> usize {
 /// # Errors
 ///
 /// [`Error::InvalidConfig`] for invalid settings, [`Error::NothingToEvaluate`] when the validation
-/// split has no held-out interaction, [`Error::Model`] when a trial's parameters are invalid.
+/// split has no held-out interaction, [`Error::Model`] when a trial's parameters are invalid,
+/// [`Error::Cancelled`] when `cancel` was set (checked before every trial).
 pub fn search(
     data: &ValidationData,
     base: &AlsParams,
     config: &TuneConfig,
     k: usize,
     show_progress: bool,
+    cancel: &Cancel,
 ) -> Result<TuneOutcome> {
     config.validate()?;
     let validation_users = data.split.evaluated_users();
@@ -489,6 +498,7 @@ pub fn search(
         trials: Vec::new(),
         stopped: None,
         bar: progress::bar(show_progress, total.min(config.max_trials) as u64, "tuning"),
+        cancel,
     };
     let wide = sample(&mut rng, &config.space, config.configurations);
     runner.bracket(0, &wide)?;

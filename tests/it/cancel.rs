@@ -37,7 +37,8 @@ fn sigterm_stops_a_run_at_a_stage_boundary_and_publishes_nothing() {
         "{}{stderr}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(stderr.contains("cancelled before the "), "{stderr}");
+    // Before a stage, or inside the search between two trials.
+    assert!(stderr.contains("cancelled "), "{stderr}");
     assert!(stderr.contains("nothing was published"), "{stderr}");
     let models = dir.path().join("models");
     assert!(!models.join("current").exists(), "published");

@@ -319,7 +319,7 @@ fn a_cancelled_run_stops_at_a_stage_boundary_and_publishes_nothing() {
     };
     c.cancel.cancel();
     match pipeline::run(&c) {
-        Err(pipeline::Error::Cancelled { stage }) => assert_eq!(stage, "load"),
+        Err(pipeline::Error::Cancelled { at }) => assert_eq!(at, "before the load stage"),
         other => panic!("not cancelled: {other:?}"),
     }
     assert_eq!(models::artifact::versions(&models_dir).unwrap().len(), kept);

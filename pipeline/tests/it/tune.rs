@@ -57,7 +57,7 @@ fn search_on(dir: &Path, rows: &[Row], search: &TuneConfig, seed: u64) -> TuneOu
         seed,
         ..AlsParams::default()
     };
-    tune::search(&validation, &base, search, 10, false).unwrap()
+    tune::search(&validation, &base, search, 10, false, &Default::default()).unwrap()
 }
 
 /// 150 users in 5 taste groups over 100 items (20 per group): each user has 12 to 19 distinct
@@ -298,7 +298,8 @@ fn tuning_benchmark() {
     ];
     for (name, search) in searches {
         let start = Instant::now();
-        let out = tune::search(&validation, &base, &search, 10, false).unwrap();
+        let out =
+            tune::search(&validation, &base, &search, 10, false, &Default::default()).unwrap();
         let seconds = start.elapsed().as_secs_f64();
         let p = &out.best_params;
         eprintln!(
@@ -313,5 +314,33 @@ fn tuning_benchmark() {
             out.trials[out.best].ndcg,
             test_ndcg(p)
         );
+    }
+}
+
+#[test]
+fn a_cancelled_search_stops_before_its_next_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_csv(dir.path(), &grouped_rows(0), &[]);
+    let c = config(
+        DatasetSource::File {
+            path,
+            options: LoadOptions::default(),
+        },
+        dir.path(),
+    );
+    let (_, prepared) = pipeline::prepare(&c).unwrap();
+    let validation = prepared.validation(Weighting::Binary).unwrap();
+    let cancel = pipeline::Cancel::default();
+    cancel.cancel();
+    match tune::search(
+        &validation,
+        &AlsParams::default(),
+        &small_search(),
+        10,
+        false,
+        &cancel,
+    ) {
+        Err(pipeline::Error::Cancelled { at }) => assert!(at.contains("tune"), "{at}"),
+        other => panic!("not cancelled: {other:?}"),
     }
 }
