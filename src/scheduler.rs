@@ -493,13 +493,16 @@ impl Runner {
             let dir = self.models_dir.clone();
             let set = {
                 let version = version.clone();
-                tokio::task::spawn_blocking(move || models::artifact::set_current(&dir, &version))
-                    .await
+                tokio::task::spawn_blocking(move || {
+                    let previous = models::artifact::current_version(&dir).ok().flatten();
+                    models::artifact::set_current(&dir, &version).map(|()| previous)
+                })
+                .await
             };
-            let failure = match set {
-                Ok(Ok(())) => None,
-                Ok(Err(err)) => Some(format!("cannot make {version} current: {err}")),
-                Err(err) => Some(format!("cannot make {version} current: {err}")),
+            let (previous, failure) = match set {
+                Ok(Ok(previous)) => (previous, None),
+                Ok(Err(err)) => (None, Some(format!("cannot make {version} current: {err}"))),
+                Err(err) => (None, Some(format!("cannot make {version} current: {err}"))),
             };
             if let Some(error) = failure {
                 tracing::error!(run = %ended.run, %error, "pipeline run not published");
@@ -510,6 +513,20 @@ impl Runner {
                 return None;
             }
             tracing::info!(run = %ended.run, %version, "published the new model version");
+            // Every replica reloads when it applies this change (within a second), not at its
+            // next poll; a failure here only delays them to that poll.
+            if let Err(err) = self
+                .store
+                .record_model_current(
+                    None,
+                    &version,
+                    previous.as_deref(),
+                    &format!("published by pipeline run {}", ended.run),
+                )
+                .await
+            {
+                tracing::warn!(error = %err, %version, "cannot log the new model version: replicas take it at their next poll");
+            }
         }
         count(status);
         None

@@ -209,6 +209,19 @@ fn a_runner_killed_mid_run_is_taken_over_after_its_lease_expires() {
     assert_eq!(rows.len(), 2, "{rows:#?}");
     // Only the retry's model was written and made current.
     assert_eq!(versions(dir.path()), [retry.version.clone().unwrap()]);
+    // And announced on the change log, so every replica reloads it at once.
+    let announced: Vec<_> = block_on(store.changes_after(0, 1000))
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.kind == "model_current")
+        .collect();
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert!(
+        announced[0]
+            .payload
+            .contains(retry.version.as_deref().unwrap()),
+        "{announced:?}"
+    );
 }
 
 #[cfg(unix)]

@@ -354,7 +354,12 @@ async fn set_current(
     .await??;
     let position = state
         .store
-        .record_model_current(admin.id, &req.version, previous.as_deref(), &req.reason)
+        .record_model_current(
+            Some(admin.id),
+            &req.version,
+            previous.as_deref(),
+            &req.reason,
+        )
         .await?;
     // This replica has loaded it once its own tailer applied the change.
     state.applied(Some(position)).await;

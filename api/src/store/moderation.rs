@@ -394,16 +394,16 @@ impl Store {
         tx.commit().await
     }
 
-    /// Records that `actor` pointed the models' `current` at `version` (audited, with the
-    /// version it replaced) and appends the `model_current` change every replica reloads on, in
-    /// one transaction; returns its position.
+    /// Records that `actor` (`None`: the scheduler) pointed the models' `current` at `version`
+    /// (audited, with the version it replaced) and appends the `model_current` change every
+    /// replica reloads on, in one transaction; returns its position.
     ///
     /// # Errors
     ///
     /// The database error.
     pub async fn record_model_current(
         &self,
-        actor: i64,
+        actor: Option<i64>,
         version: &str,
         previous: Option<&str>,
         reason: &str,
@@ -412,7 +412,7 @@ impl Store {
         audit(
             &mut tx,
             &Audit {
-                actor: Some(actor),
+                actor,
                 action: "model_current_set",
                 target_user: None,
                 target_post: None,
