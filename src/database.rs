@@ -7,21 +7,22 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
-use api::store::export::{CsvFile, EventWeights, INTERACTION_COLUMNS, POST_COLUMNS};
+use api::store::export::{CsvFile, ExtractWeights, INTERACTION_COLUMNS, POST_COLUMNS};
 use datasets::PostRecord;
+use datasets::synthetic::EventWeights;
 use pipeline::{RowSink, RowSource};
 
 /// The database as a [`RowSource`].
 #[derive(Debug)]
 pub struct DatabaseRows {
     url: String,
-    weights: EventWeights,
+    weights: ExtractWeights,
     snapshot: Option<PathBuf>,
 }
 
 impl DatabaseRows {
     /// The rows of `url` weighed by `weights`, copied to `snapshot` if given.
-    pub fn new(url: String, weights: EventWeights, snapshot: Option<PathBuf>) -> Self {
+    pub fn new(url: String, weights: ExtractWeights, snapshot: Option<PathBuf>) -> Self {
         Self {
             url,
             weights,
@@ -36,29 +37,25 @@ impl DatabaseRows {
 ///
 /// A malformed list, a negative or non-finite weight, all weights zero, or a half-life that is
 /// not a positive number of seconds.
-pub fn parse_weights(list: &str, half_life: Option<f64>) -> Result<EventWeights> {
+pub fn parse_weights(list: &str, half_life: Option<f64>) -> Result<ExtractWeights> {
     let parts: Vec<&str> = list.split(',').map(str::trim).collect();
     let [view, like, comment] = parts.as_slice() else {
         bail!("--event-weights {list:?}: expected three numbers VIEW,LIKE,COMMENT, e.g. 1,4,6");
     };
     let weight = |name: &str, text: &str| -> Result<f32> {
-        let w: f32 = text
-            .parse()
-            .ok()
-            .filter(|w: &f32| w.is_finite() && *w >= 0.0)
-            .with_context(|| {
-                format!("--event-weights: the {name} weight {text:?} is not a number >= 0")
-            })?;
-        Ok(w)
+        text.parse().with_context(|| {
+            format!("--event-weights: the {name} weight {text:?} is not a number >= 0")
+        })
     };
-    let weights = EventWeights {
+    let kinds = EventWeights {
         view: weight("view", view)?,
         like: weight("like", like)?,
         comment: weight("comment", comment)?,
-        half_life_secs: half_life,
     };
+    // The generator's own check: each weight finite and >= 0.
+    kinds.check().context("--event-weights")?;
     ensure!(
-        weights.view + weights.like + weights.comment > 0.0,
+        kinds.view + kinds.like + kinds.comment > 0.0,
         "--event-weights {list:?}: at least one weight must be above 0"
     );
     if let Some(h) = half_life {
@@ -67,7 +64,10 @@ pub fn parse_weights(list: &str, half_life: Option<f64>) -> Result<EventWeights>
             "--half-life {h}: must be a positive number of seconds"
         );
     }
-    Ok(weights)
+    Ok(ExtractWeights {
+        kinds,
+        half_life_secs: half_life,
+    })
 }
 
 /// `url` without its password, for reports and logs.
@@ -177,7 +177,12 @@ mod tests {
     fn weights_parse_and_every_bad_list_is_refused() {
         let w = parse_weights("1, 4,6", Some(86_400.0)).unwrap();
         assert_eq!(
-            (w.view, w.like, w.comment, w.half_life_secs),
+            (
+                w.kinds.view,
+                w.kinds.like,
+                w.kinds.comment,
+                w.half_life_secs
+            ),
             (1.0, 4.0, 6.0, Some(86_400.0))
         );
         for bad in ["1,4", "1,4,6,7", "a,4,6", "-1,4,6", "NaN,1,1", "0,0,0", ""] {

@@ -330,12 +330,8 @@ async fn set_current(
     let version = req.version.clone();
     let previous = blocking(move || -> Result<Option<String>> {
         let previous = artifact::current_version(&dir).ok().flatten();
-        let exists = artifact::versions(&dir)
-            .map_err(unavailable)?
-            .iter()
-            .any(|e| e.version == version);
-        if !exists {
-            artifact::check_version_name(&version).map_err(|e| version_error(&version, e))?;
+        artifact::check_version_name(&version).map_err(|e| version_error(&version, e))?;
+        if !dir.join(&version).join(artifact::MANIFEST_FILE).is_file() {
             return Err(not_kept(&version));
         }
         if let Err(error) = Artifact::verify(&dir.join(&version)) {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use datasets::synthetic::{EventKind, EventWeights};
 use futures_util::TryStreamExt as _;
 
 use super::Store;
@@ -23,53 +24,33 @@ fn csv_error(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
 }
 
 /// How each kind of event weighs in the interactions the pipeline trains on, and how it fades
-/// with age.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EventWeights {
-    pub view: f32,
-    pub like: f32,
-    pub comment: f32,
+/// with age. `Default`: the synthetic generator's weights (a view 1, a like 4, a comment 6, so
+/// that a model trained on the seeded database sees what a model trained on the generator sees),
+/// no decay.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ExtractWeights {
+    /// The weight of each kind (0 leaves a kind out).
+    pub kinds: EventWeights,
     /// An event this many seconds older than the newest event of the log weighs half as much
     /// (`None`: no decay).
     pub half_life_secs: Option<f64>,
 }
 
-impl Default for EventWeights {
-    /// A view 1, a like 4, a comment 6 (the synthetic generator's
-    /// [`datasets::synthetic::EventWeights`] defaults, so that a model trained on the seeded
-    /// database sees what a model trained on the generator sees), no decay.
-    fn default() -> Self {
-        Self {
-            view: 1.0,
-            like: 4.0,
-            comment: 6.0,
-            half_life_secs: None,
-        }
-    }
-}
-
-impl EventWeights {
-    /// The `SELECT`s of the events of every kind with a weight, each naming its kind.
-    fn events(&self) -> Vec<(&'static str, f32)> {
-        [
-            (
-                "SELECT user_id, post_id, created_at, 0 AS kind FROM views",
-                self.view,
-            ),
-            (
-                "SELECT user_id, post_id, created_at, 1 AS kind FROM likes",
-                self.like,
-            ),
-            (
-                "SELECT author_id, post_id, created_at, 2 AS kind FROM comments",
-                self.comment,
-            ),
-        ]
-        .into_iter()
-        .filter(|(_, w)| *w != 0.0)
-        .collect()
-    }
-}
+/// Each kind of event and the `SELECT` of its events; `kind` is the kind's index here.
+const EVENTS: [(EventKind, &str); 3] = [
+    (
+        EventKind::View,
+        "SELECT user_id, post_id, created_at, 0 AS kind FROM views",
+    ),
+    (
+        EventKind::Like,
+        "SELECT user_id, post_id, created_at, 1 AS kind FROM likes",
+    ),
+    (
+        EventKind::Comment,
+        "SELECT author_id, post_id, created_at, 2 AS kind FROM comments",
+    ),
+];
 
 /// One (user, post) pair as the pipeline trains on it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -113,22 +94,22 @@ impl Store {
     /// The database error.
     pub async fn stream_interactions(
         &self,
-        weights: &EventWeights,
+        weights: &ExtractWeights,
         mut sink: impl FnMut(InteractionRow),
     ) -> Result<ExportCounts, Error> {
-        let events = weights.events();
         let mut counts = ExportCounts {
             pairs: 0,
             events: 0,
         };
-        if events.is_empty() {
+        let weighted: Vec<&str> = EVENTS
+            .iter()
+            .filter(|(kind, _)| weights.kinds.weight(*kind) != 0.0)
+            .map(|(_, sql)| *sql)
+            .collect();
+        if weighted.is_empty() {
             return Ok(counts);
         }
-        let union = events
-            .iter()
-            .map(|(sql, _)| *sql)
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
+        let union = weighted.join(" UNION ALL ");
         let newest = match weights.half_life_secs {
             Some(_) => {
                 let sql = format!("SELECT MAX(e.created_at) FROM ({union}) e");
@@ -139,7 +120,6 @@ impl Store {
             }
             None => 0,
         };
-        let kind_weight = [weights.view, weights.like, weights.comment];
         let decay = |at: i64| match weights.half_life_secs {
             Some(half) => (-((newest - at).max(0) as f64) / half).exp2() as f32,
             None => 1.0,
@@ -155,7 +135,7 @@ impl Store {
         let mut pending: Option<InteractionRow> = None;
         while let Some((user, post, at, kind)) = rows.try_next().await? {
             counts.events += 1;
-            let weight = kind_weight[kind as usize] * decay(at);
+            let weight = weights.kinds.weight(EVENTS[kind as usize].0) * decay(at);
             match &mut pending {
                 Some(row) if row.user == user && row.post == post => {
                     row.weight += weight;
@@ -217,7 +197,7 @@ impl Store {
     pub async fn export_interactions(&self, path: &Path) -> Result<ExportCounts, Error> {
         let mut file = CsvFile::create(path, &INTERACTION_COLUMNS)?;
         let counts = self
-            .stream_interactions(&EventWeights::default(), |row| file.write(row.record()))
+            .stream_interactions(&ExtractWeights::default(), |row| file.write(row.record()))
             .await?;
         file.finish()?;
         Ok(counts)

@@ -97,7 +97,8 @@ async fn seed_then_export_matches_the_network(app: TestApp) {
 
 /// Per-kind weights and the half-life, against an oracle read from the event tables.
 async fn weights_and_decay_follow_the_options(app: TestApp) {
-    use api::store::export::EventWeights;
+    use api::store::export::ExtractWeights;
+    use datasets::synthetic::EventWeights;
     let net = datasets::synthetic::generate(&SyntheticConfig {
         users: 40,
         posts: 100,
@@ -129,10 +130,12 @@ async fn weights_and_decay_follow_the_options(app: TestApp) {
             e.1 = e.1.max(at);
         }
     }
-    let weights = EventWeights {
-        view: 0.0,
-        like: 2.0,
-        comment: 3.0,
+    let weights = ExtractWeights {
+        kinds: EventWeights {
+            view: 0.0,
+            like: 2.0,
+            comment: 3.0,
+        },
         half_life_secs: Some(half),
     };
     let mut got = Vec::new();
