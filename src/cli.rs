@@ -226,6 +226,17 @@ pub enum WeightingArg {
     Raw,
 }
 
+/// How much a run measures beyond the model it trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// Every user with test items evaluated, three training seeds, the ItemKNN, EASE and Random
+    /// baselines: the data scientist's run.
+    Full,
+    /// 5,000 sampled users for the evaluation and for the gate, one training seed, MostPopular
+    /// as the only baseline: the scheduled job at scale.
+    Nightly,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Auto,
@@ -278,6 +289,11 @@ pub struct RunArgs {
     /// ALS iterations [default: the model's tuned default].
     #[arg(long)]
     pub iterations: Option<usize>,
+    /// The HNSW index's candidate list while inserting: lower builds faster and finds a little
+    /// less (the promotion gate still asks for an index recall of --gate-min-recall)
+    /// [default: 200].
+    #[arg(long, value_name = "N")]
+    pub ef_construction: Option<usize>,
     /// Seed of every random choice (initialisation, sampling) [default: 42].
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -296,6 +312,22 @@ pub struct RunArgs {
     /// three times the iterations) [default: 54].
     #[arg(long, value_name = "N", requires = "tune")]
     pub tune_configs: Option<usize>,
+    /// What the evaluation measures beyond the model (`--eval-users`, `--seed-runs` and
+    /// `--no-baselines` override a part of it).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Full)]
+    pub profile: ProfileArg,
+    /// Evaluate, and gate on, at most N of the users with test items: a uniform sample drawn with
+    /// --seed [default: every user; 5,000 with --profile nightly].
+    #[arg(long, value_name = "N")]
+    pub eval_users: Option<usize>,
+    /// ALS fits (seeds --seed, --seed + 1, ...) the report's seed spread is measured over; 1 for
+    /// none [default: 3; 1 with --profile nightly].
+    #[arg(long, value_name = "N")]
+    pub seed_runs: Option<usize>,
+    /// Do not score the ItemKNN, EASE and Random baselines (MostPopular always is) [default:
+    /// scored; skipped with --profile nightly].
+    #[arg(long)]
+    pub no_baselines: bool,
     /// Write train.tsv, test.tsv and recs.tsv into this directory for outside scoring.
     #[arg(long)]
     pub export: Option<PathBuf>,

@@ -14,7 +14,7 @@ use pipeline::{DatasetSource, RunConfig, Weighting};
 
 use crate::cli::{
     AdminCommand, Cli, Command, DatasetsCommand, FormatArg, GenerateArgs, PipelineCommand,
-    PublicDataset, RunArgs, SyntheticArgs, WeightingArg,
+    ProfileArg, PublicDataset, RunArgs, SyntheticArgs, WeightingArg,
 };
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -206,6 +206,13 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         ..defaults
     };
     als.check().context("invalid model parameters")?;
+    let ann = models::ann::AnnConfig {
+        ef_construction: args
+            .ef_construction
+            .unwrap_or(models::ann::AnnConfig::DEFAULT_EF_CONSTRUCTION),
+        ..models::ann::AnnConfig::default()
+    };
+    ann.check().context("invalid index parameters")?;
     if args.dataset != "db" {
         for (given, flag) in [
             (args.event_weights.is_some(), "--event-weights"),
@@ -266,6 +273,7 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         data_dir,
         models_dir: args.out.clone(),
         als,
+        ann,
         tune: args.tune,
         search: tune_config(args),
         export: args.export.clone(),
@@ -277,6 +285,7 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
         },
         show_progress: std::io::stderr().is_terminal(),
         posts,
+        evaluation: evaluation_config(args),
         gate: gate_config(args),
         keep_versions: args
             .keep_versions
@@ -289,11 +298,28 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
     Ok(config)
 }
 
-/// The promotion gate of `--no-gate` and the `--gate-*` flags over the library's defaults.
+/// The evaluation of `--profile`, with `--eval-users`, `--seed-runs` and `--no-baselines` over it.
+fn evaluation_config(args: &RunArgs) -> pipeline::EvaluationConfig {
+    let profile = match args.profile {
+        ProfileArg::Full => pipeline::EvaluationConfig::default(),
+        ProfileArg::Nightly => pipeline::EvaluationConfig::nightly(),
+    };
+    pipeline::EvaluationConfig {
+        max_users: args.eval_users.or(profile.max_users),
+        seed_runs: args.seed_runs.unwrap_or(profile.seed_runs),
+        run_baselines: profile.run_baselines && !args.no_baselines,
+        ..profile
+    }
+}
+
+/// The promotion gate of `--no-gate` and the `--gate-*` flags over the library's defaults; it
+/// scores the evaluation's sample size of users.
 fn gate_config(args: &RunArgs) -> pipeline::GateConfig {
     let d = pipeline::GateConfig::default();
     pipeline::GateConfig {
         enabled: !args.no_gate,
+        max_users: evaluation_config(args).max_users,
+        sample_seed: args.seed,
         window_secs: args.gate_window.unwrap_or(d.window_secs),
         ndcg_tolerance: args.gate_ndcg_tolerance.unwrap_or(d.ndcg_tolerance),
         min_index_recall: args.gate_min_recall.unwrap_or(d.min_index_recall),
@@ -320,13 +346,20 @@ fn print_summary(outcome: &pipeline::RunOutcome) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{} users, {} items, {} interactions ({} train, {} test); {} users evaluated",
+        "{} users, {} items, {} interactions ({} train, {} test); {} users evaluated{}",
         report.data.users,
         report.data.items,
         report.data.interactions,
         report.data.train_interactions,
         report.data.test_interactions,
-        report.data.evaluated_users
+        report.evaluation.model.metrics.users,
+        match &report.evaluation.sample {
+            Some(s) => format!(
+                " (a sample of the {} with test items, seed {})",
+                s.eligible_users, s.seed
+            ),
+            None => String::new(),
+        }
     )?;
     if let Some(tuning) = &report.tuning {
         let best = &tuning.trials[tuning.best];

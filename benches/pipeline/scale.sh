@@ -5,7 +5,9 @@
 #   benches/pipeline/scale.sh USERS POSTS INTERACTIONS [pipeline run options]
 #
 # BENCH_BIN (default target/release/social-live), DATABASE_URL (default the local server's `test`
-# database; a database sl_scale_<sizes> is created beside it and dropped at the end).
+# database; a database sl_scale_<sizes> is created beside it and dropped at the end). With
+# SCALE_KEEP_DB=1 the database is kept, and a later run with the same sizes reuses it instead of
+# seeding again (seeding 20M events takes a quarter of an hour).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 users="$1" posts="$2" interactions="$3"
@@ -15,14 +17,23 @@ base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 db="sl_scale_${users}_${posts}_${interactions}"
 url="${base%/*}/$db"
 work="$(mktemp -d)"
-trap 'psql -q "$base" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-psql -q "$base" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-
-t0=$(date +%s.%N)
-"$bin" --data-dir "$work" --log warn datasets seed --users "$users" --posts "$posts" \
-  --interactions "$interactions" --database-url "$url"
-t1=$(date +%s.%N)
-awk -v a="$t0" -v b="$t1" 'BEGIN { printf "seed: %.1f s\n", b - a }'
+if [ "${SCALE_KEEP_DB:-0}" = 1 ]; then
+  trap 'rm -rf "$work"' EXIT
+else
+  trap 'psql -q "$base" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+fi
+# A kept database counts as seeded once its views are there (the seed's last table, one transaction).
+seeded=$(psql -tAq "$url" -c "SELECT COUNT(*) > 0 FROM views" 2>/dev/null || true)
+if [ "${SCALE_KEEP_DB:-0}" = 1 ] && [ "$seeded" = t ]; then
+  echo "seed: reusing the kept database $db"
+else
+  psql -q "$base" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  t0=$(date +%s.%N)
+  "$bin" --data-dir "$work" --log warn datasets seed --users "$users" --posts "$posts" \
+    --interactions "$interactions" --database-url "$url"
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "seed: %.1f s\n", b - a }'
+fi
 
 "$bin" --data-dir "$work" --log-format json --log info pipeline run --dataset db --database-url "$url" \
   --out "$work/models" "$@" >"$work/out.txt" 2>"$work/log.jsonl" &

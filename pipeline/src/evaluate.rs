@@ -2,7 +2,7 @@
 //!
 //! Each user with at least one held-out item gets a ranking of every catalog item (including items seen
 //! only in test) minus the user's own train items, by exact dot product through
-//! [`models::topk::top_k_dot`] (ties go to the lower item index). MostPopular ranks by train count with
+//! [`models::topk::top_k_dot_many`], 64 users a matrix product (ties go to the lower item index). MostPopular ranks by train count with
 //! ties by item index. A user ALS cannot score (no train interactions, hence no learnt vector) gets no
 //! ranking and counts with zeros. Users are ranked in parallel; the results are collected in user
 //! order, so everything downstream is deterministic.
@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use models::als::AlsModel;
 use models::popular::MostPopular;
-use models::topk::top_k_dot;
+use models::topk::top_k_dot_many;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,43 @@ impl EvalSplit {
     pub fn n_users(&self) -> usize {
         self.test_items.len()
     }
+
+    /// Keeps at most `max_users` of the evaluated users, a uniform sample drawn with `seed`
+    /// ([`crate::index::sample_users`]): the others' test items are dropped, so they are not
+    /// evaluated. Train items (and with them the segments' item popularity) stay whole. Returns
+    /// the sample's description, or `None` when every evaluated user fits (nothing is dropped).
+    pub fn keep_sample(&mut self, max_users: usize, seed: u64) -> Option<UserSample> {
+        let eligible = self.evaluated_users();
+        if max_users >= eligible {
+            return None;
+        }
+        let picked = crate::index::sample_users(&self.test_items, max_users, seed);
+        let mut keep = vec![false; self.n_users()];
+        for &u in &picked {
+            keep[u as usize] = true;
+        }
+        for (items, keep) in self.test_items.iter_mut().zip(keep) {
+            if !keep {
+                items.clear();
+            }
+        }
+        Some(UserSample {
+            users: picked.len(),
+            eligible_users: eligible,
+            seed,
+        })
+    }
+}
+
+/// A uniform sample of the users with test items, evaluated instead of all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSample {
+    /// Users evaluated.
+    pub users: usize,
+    /// Users with test items, the sample was drawn from.
+    pub eligible_users: usize,
+    /// The seed it was drawn with.
+    pub seed: u64,
 }
 
 /// Ranks the top `depth` items by dot product for every evaluated user.
@@ -76,24 +113,42 @@ pub fn rank_factors(
     show_progress: bool,
 ) -> Rankings {
     let bar = progress::bar(show_progress, split.evaluated_users() as u64, "evaluating");
-    let rankings = (0..split.n_users())
-        .into_par_iter()
-        .map(|u| {
-            let (train, test) = (&split.train_items[u], &split.test_items[u]);
-            if test.is_empty() {
-                return None;
-            }
-            bar.inc(1);
-            if train.is_empty() || u >= user_factors.nrows() {
-                return None;
-            }
-            let scored = top_k_dot(user_factors.row(u), item_factors, depth, train);
-            Some(scored.into_iter().map(|s| s.item).collect())
+    // The users that can be scored, in blocks: one matrix product per block and tile of items.
+    let scorable: Vec<usize> = (0..split.n_users())
+        .filter(|&u| {
+            !split.test_items[u].is_empty()
+                && !split.train_items[u].is_empty()
+                && u < user_factors.nrows()
+        })
+        .collect();
+    let ranked: Vec<(usize, Vec<u32>)> = scorable
+        .par_chunks(QUERY_BLOCK)
+        .flat_map_iter(|block| {
+            let queries = user_factors.select(ndarray::Axis(0), block);
+            let excludes: Vec<&[u32]> = block
+                .iter()
+                .map(|&u| split.train_items[u].as_slice())
+                .collect();
+            let lists = top_k_dot_many(queries.view(), item_factors, depth, &excludes);
+            bar.inc(block.len() as u64);
+            block
+                .iter()
+                .copied()
+                .zip(lists)
+                .map(|(u, list)| (u, list.into_iter().map(|s| s.item).collect()))
+                .collect::<Vec<_>>()
         })
         .collect();
     bar.finish_and_clear();
+    let mut rankings: Rankings = vec![None; split.n_users()];
+    for (u, list) in ranked {
+        rankings[u] = Some(list);
+    }
     rankings
 }
+
+/// Users ranked together by one matrix product per tile of items ([`top_k_dot_many`]).
+pub const QUERY_BLOCK: usize = 64;
 
 /// [`rank_factors`] with a trained model's factors.
 pub fn rank_model(
@@ -656,6 +711,47 @@ mod tests {
         assert_eq!(r[0], Some(vec![0, 2, 3]));
         assert_eq!(r[1], Some(vec![0, 1, 2]));
         assert_eq!(r[2], None);
+    }
+
+    #[test]
+    fn a_sample_keeps_train_items_and_a_seeded_subset_of_the_evaluated_users() {
+        let train = (0..50).map(|u| vec![u % 7]).collect::<Vec<Vec<u32>>>();
+        let test = (0..50u32)
+            .map(|u| if u % 5 == 0 { vec![] } else { vec![7 + u % 3] })
+            .collect::<Vec<_>>();
+        let full = EvalSplit {
+            train_items: train.clone(),
+            test_items: test.clone(),
+            n_items: 10,
+        };
+        assert_eq!(full.evaluated_users(), 40);
+        // Room for everyone: nothing is dropped and no sample is reported.
+        let mut all = full.clone();
+        assert_eq!(all.keep_sample(40, 1), None);
+        assert_eq!(all, full);
+
+        let mut a = full.clone();
+        let sample = a.keep_sample(12, 7).unwrap();
+        assert_eq!(
+            sample,
+            UserSample {
+                users: 12,
+                eligible_users: 40,
+                seed: 7
+            }
+        );
+        assert_eq!(a.evaluated_users(), 12);
+        assert_eq!(a.train_items, train);
+        // Kept users keep their own test items; dropped ones have none; none is invented.
+        for (kept, all) in a.test_items.iter().zip(&test) {
+            assert!(kept.is_empty() || kept == all);
+        }
+        let mut b = full.clone();
+        b.keep_sample(12, 7);
+        assert_eq!(a, b, "the same seed draws the same sample");
+        let mut c = full;
+        c.keep_sample(12, 8);
+        assert_ne!(a.test_items, c.test_items);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! the test interactions of this run's split (which the candidate never trained on) whose
 //! timestamp is at most [`GateConfig::window_secs`] before the newest timestamp of the data. When
 //! that window holds fewer than [`GateConfig::min_users`] users, the whole test split is used
-//! instead, and the decision says so.
+//! instead, and the decision says so. With [`GateConfig::max_users`] set, a seeded uniform sample of
+//! the holdout's users is scored instead of all of them (the nightly profile's bound on the cost of
+//! two exact rankings of the catalog per user), and the decision says that too.
 //!
 //! Both models rank this run's catalog for every holdout user with the exact top K of
 //! [`models::topk`] (the ordering of [`models::topk::top_k_by`], as in the evaluator), without the
@@ -34,7 +36,7 @@ use std::path::Path;
 
 use models::artifact::{Artifact, GateDecision, GateHoldout};
 use models::popular::MostPopular;
-use models::topk::top_k_dot;
+use models::topk::top_k_dot_many;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
@@ -47,7 +49,8 @@ use crate::metrics;
 /// The promotion gate's settings.
 ///
 /// `Default` gives: enabled, a window of 86,400 s (the last day), at least 50 users in it, a
-/// relative NDCG tolerance of 0.02 and an index recall of at least 0.95.
+/// relative NDCG tolerance of 0.02, an index recall of at least 0.95, and every holdout user
+/// scored (a sample, when drawn, with seed 42).
 #[derive(Clone, Debug, PartialEq)]
 pub struct GateConfig {
     /// Enforce the decision (default `true`). When `false` the decision is still computed and
@@ -65,6 +68,11 @@ pub struct GateConfig {
     /// The least recall@K of the candidate's index against exact search (default 0.95). In
     /// `[0, 1]`.
     pub min_index_recall: f64,
+    /// Score at most this many of the holdout's users, a uniform sample drawn with
+    /// [`Self::sample_seed`] (default `None`: every one). At least 1.
+    pub max_users: Option<usize>,
+    /// The seed of that sample (default 42).
+    pub sample_seed: u64,
 }
 
 impl Default for GateConfig {
@@ -75,6 +83,8 @@ impl Default for GateConfig {
             min_users: 50,
             ndcg_tolerance: 0.02,
             min_index_recall: 0.95,
+            max_users: None,
+            sample_seed: 42,
         }
     }
 }
@@ -84,7 +94,8 @@ impl GateConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] naming the field: `gate.window_secs` or `gate.min_users` of 0,
+    /// [`Error::InvalidConfig`] naming the field: `gate.window_secs`, `gate.min_users` or
+    /// `gate.max_users` of 0,
     /// a `gate.ndcg_tolerance` outside `[0, 1)` or a `gate.min_index_recall` outside `[0, 1]`
     /// (NaN included).
     pub fn validate(&self) -> Result<()> {
@@ -99,6 +110,9 @@ impl GateConfig {
         }
         if self.min_users == 0 {
             return invalid("gate.min_users", "must be at least 1");
+        }
+        if self.max_users == Some(0) {
+            return invalid("gate.max_users", "must be at least 1");
         }
         if !(self.ndcg_tolerance >= 0.0 && self.ndcg_tolerance < 1.0) {
             return invalid(
@@ -170,6 +184,30 @@ pub fn holdout(
         list.sort_unstable();
         list.dedup();
     }
+    let mut sampled_from = None;
+    if let Some(max) = config.max_users {
+        let held = relevant.iter().filter(|r| !r.is_empty()).count();
+        if max < held {
+            let picked = crate::index::sample_users(&relevant, max, config.sample_seed);
+            let mut keep = vec![false; relevant.len()];
+            for &u in &picked {
+                keep[u as usize] = true;
+            }
+            for (list, keep) in relevant.iter_mut().zip(keep) {
+                if !keep {
+                    list.clear();
+                }
+            }
+            sampled_from = Some(held);
+        }
+    }
+    let rows: Vec<usize> = if sampled_from.is_some() {
+        rows.into_iter()
+            .filter(|&i| !relevant[test.user[i] as usize].is_empty())
+            .collect()
+    } else {
+        rows
+    };
     Holdout {
         window_users,
         min_users: config.min_users,
@@ -183,6 +221,7 @@ pub fn holdout(
             users: distinct(&rows),
             interactions: rows.len(),
             whole_test_split,
+            sampled_from,
         },
         relevant,
     }
@@ -263,12 +302,11 @@ pub fn rank(model: &GateModel<'_>, run: &RunView<'_>, k: usize) -> Rankings {
         .collect();
     let popular = MostPopular::from_counts(model.popularity.to_vec());
     let relevant = &run.holdout.relevant;
-    (0..relevant.len())
+    // Each holdout user's exclusions (in the model's item indices) and row of the model, if any.
+    let users: Vec<(usize, Vec<u32>, Option<usize>)> = (0..relevant.len())
         .into_par_iter()
+        .filter(|&u| !relevant[u].is_empty())
         .map(|u| {
-            if relevant[u].is_empty() {
-                return None;
-            }
             let train = run.train_items.get(u).map_or(&[][..], Vec::as_slice);
             let mut exclude: Vec<u32> = train
                 .iter()
@@ -280,20 +318,39 @@ pub fn rank(model: &GateModel<'_>, run: &RunView<'_>, k: usize) -> Rankings {
                 .ok()
                 .and_then(|u| own_users.get(run.users.id(u)).copied())
                 .filter(|&row| row < model.user_factors.nrows());
-            let scored = match own_user {
-                Some(row) => {
-                    top_k_dot(model.user_factors.row(row), model.item_factors, k, &exclude)
-                }
-                None => popular.recommend(k, &exclude),
-            };
-            Some(
-                scored
-                    .into_iter()
-                    .filter_map(|s| to_run.get(s.item as usize).copied().flatten())
-                    .collect(),
-            )
+            (u, exclude, own_user)
         })
-        .collect()
+        .collect();
+    let to_run_items = |scored: Vec<models::topk::Scored>| -> Vec<u32> {
+        scored
+            .into_iter()
+            .filter_map(|s| to_run.get(s.item as usize).copied().flatten())
+            .collect()
+    };
+    let (known, cold): (Vec<_>, Vec<_>) = users.iter().partition(|(_, _, row)| row.is_some());
+    let mut rankings: Rankings = vec![None; relevant.len()];
+    let ranked: Vec<(usize, Vec<u32>)> = known
+        .par_chunks(crate::evaluate::QUERY_BLOCK)
+        .flat_map_iter(|block| {
+            let rows: Vec<usize> = block.iter().filter_map(|(_, _, row)| *row).collect();
+            let queries = model.user_factors.select(ndarray::Axis(0), &rows);
+            let excludes: Vec<&[u32]> = block.iter().map(|(_, e, _)| e.as_slice()).collect();
+            let lists = top_k_dot_many(queries.view(), model.item_factors, k, &excludes);
+            block
+                .iter()
+                .zip(lists)
+                .map(|((u, _, _), list)| (*u, to_run_items(list)))
+                .collect::<Vec<_>>()
+        })
+        .chain(
+            cold.par_iter()
+                .map(|(u, exclude, _)| (*u, to_run_items(popular.recommend(k, exclude)))),
+        )
+        .collect();
+    for (u, list) in ranked {
+        rankings[u] = Some(list);
+    }
+    rankings
 }
 
 /// `model`'s mean NDCG@`k` over the holdout users ([`metrics::summarize`] on [`rank`]).
@@ -359,6 +416,10 @@ pub fn decide(
             "on the last {} s of the test split ({} users, {} interactions)",
             h.window_secs, h.users, h.interactions
         )
+    };
+    let scope = match h.sampled_from {
+        Some(held) => format!("{scope}, a seeded sample of the {held} users it held"),
+        None => scope,
     };
     let recall_ok = index_recall >= config.min_index_recall;
     let recall_text = format!(
@@ -613,6 +674,7 @@ mod tests {
                 users: 2,
                 interactions: 2,
                 whole_test_split: false,
+                sampled_from: None,
             }
         );
         // 99 s start at 101: only u2's interaction.
@@ -626,6 +688,70 @@ mod tests {
         assert_eq!(h.window_users, 1);
         assert!(h.info.whole_test_split);
         assert_eq!((h.info.users, h.info.interactions), (2, 2));
+    }
+
+    #[test]
+    fn a_sample_scores_a_seeded_subset_of_the_holdout_users_and_says_so() {
+        // 40 users, one held-out item each, all in the window.
+        let n = 40u32;
+        let train = Interactions::from_columns(
+            (0..n).collect(),
+            vec![0; n as usize],
+            vec![10; n as usize],
+            vec![1.0; n as usize],
+        );
+        let test = Interactions::from_columns(
+            (0..n).collect(),
+            (0..n).map(|u| 1 + u % 3).collect(),
+            vec![100; n as usize],
+            vec![1.0; n as usize],
+        );
+        let whole = holdout(&train, &test, n as usize, &config(1000, 1));
+        assert_eq!(whole.info.sampled_from, None);
+        let sampled_config = GateConfig {
+            max_users: Some(15),
+            ..config(1000, 1)
+        };
+        let h = holdout(&train, &test, n as usize, &sampled_config);
+        assert_eq!(h.info.sampled_from, Some(40));
+        assert_eq!((h.info.users, h.info.interactions), (15, 15));
+        assert_eq!(h.relevant.iter().filter(|r| !r.is_empty()).count(), 15);
+        for (s, w) in h.relevant.iter().zip(&whole.relevant) {
+            assert!(s.is_empty() || s == w, "a sampled user keeps its own items");
+        }
+        assert_eq!(h, holdout(&train, &test, n as usize, &sampled_config));
+        let other = GateConfig {
+            sample_seed: 43,
+            ..sampled_config.clone()
+        };
+        assert_ne!(
+            h.relevant,
+            holdout(&train, &test, n as usize, &other).relevant
+        );
+        // Room for everyone: no sample.
+        let roomy = GateConfig {
+            max_users: Some(40),
+            ..sampled_config
+        };
+        assert_eq!(holdout(&train, &test, n as usize, &roomy), whole);
+        let d = decide(&GateConfig::default(), 10, 0.3, &Current::Nothing, 0.97, &h);
+        assert!(
+            d.reason
+                .ends_with("a seeded sample of the 40 users it held"),
+            "{}",
+            d.reason
+        );
+        assert!(matches!(
+            GateConfig {
+                max_users: Some(0),
+                ..GateConfig::default()
+            }
+            .validate(),
+            Err(Error::InvalidConfig {
+                field: "gate.max_users",
+                ..
+            })
+        ));
     }
 
     fn window_holdout() -> Holdout {

@@ -59,6 +59,7 @@ pub use config::{
     RunConfig, Weighting,
 };
 pub use error::{Error, Result};
+pub use evaluate::UserSample;
 pub use gate::GateConfig;
 pub use report::Report;
 pub use run::{RunOutcome, fit_and_evaluate, prepare, run};

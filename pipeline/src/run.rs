@@ -167,7 +167,20 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
     if prepared.test.is_empty() {
         return Err(Error::NothingToEvaluate { split: "test" });
     }
-    let eval_split = prepared.eval_split();
+    let mut eval_split = prepared.eval_split();
+    let evaluated_users = eval_split.evaluated_users();
+    let sample = config
+        .evaluation
+        .max_users
+        .and_then(|max| eval_split.keep_sample(max, config.als.seed));
+    if let Some(sample) = &sample {
+        tracing::info!(
+            users = sample.users,
+            of = sample.eligible_users,
+            seed = sample.seed,
+            "evaluating a sample of the users with test items"
+        );
+    }
 
     let tuning = if config.tune {
         Some(timings.stage("tune", || {
@@ -217,16 +230,23 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         k,
         "test metrics"
     );
-    let baselines = timings.stage("baselines", || {
-        // Their hyper-parameters are chosen on the validation split; without one (every user too
-        // short to split twice) each grid's first value is used and the report shows no points.
-        let validation = match prepared.validation(config.weighting) {
-            Ok(v) => Some(v.split),
-            Err(Error::NothingToEvaluate { .. }) => None,
-            Err(e) => return Err(e),
-        };
-        baselines::evaluate_all(&scorer, &ev_config.baselines, validation.as_ref())
-    })?;
+    let baselines = if !ev_config.run_baselines {
+        (
+            baselines::skipped_all("not run: the run's evaluation has the baselines off"),
+            Vec::new(),
+        )
+    } else {
+        timings.stage("baselines", || {
+            // Their hyper-parameters are chosen on the validation split; without one (every user too
+            // short to split twice) each grid's first value is used and the report shows no points.
+            let validation = match prepared.validation(config.weighting) {
+                Ok(v) => Some(v.split),
+                Err(Error::NothingToEvaluate { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            baselines::evaluate_all(&scorer, &ev_config.baselines, validation.as_ref())
+        })?
+    };
     let (baselines, baseline_rankings) = baselines;
     let reference = &evaluation.model_rankings;
     let mut versus_als =
@@ -365,7 +385,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             weighting: config.weighting,
             data_fingerprint: fingerprint.clone(),
         },
-        data: data_stats(&loaded, &prepared, eval_split.evaluated_users()),
+        data: data_stats(&loaded, &prepared, evaluated_users),
         tuning,
         training: TrainingInfo {
             params: params.clone(),
@@ -382,6 +402,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             seed_spread,
             segments: scorer.definition(),
             bootstrap: ev_config.bootstrap.clone(),
+            sample,
         },
         ann: index::AnnReport {
             config: config.ann.clone(),
@@ -393,7 +414,9 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         timings: Vec::new(),
         export,
         plots: report::plot_files(),
+        history: Vec::new(),
     };
+    report.history = report::history::collect(&models_dir, report.history_point());
     // The report cannot contain the time it takes to render itself: that is logged instead.
     report.timings = std::mem::take(&mut timings.done);
     let mut extra_files = report::render(&report)?;

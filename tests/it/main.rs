@@ -63,6 +63,14 @@ fn error_line(output: &Output) -> String {
     lines[0].to_owned()
 }
 
+/// The `report.json` of the version `<data_dir>/models/current` names.
+fn current_report(data_dir: &Path) -> serde_json::Value {
+    let models = data_dir.join("models");
+    let current = std::fs::read_to_string(models.join("current")).unwrap();
+    let report = models.join(current.trim()).join("report.json");
+    serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap()
+}
+
 #[test]
 fn missing_dataset_file_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -186,14 +194,7 @@ fn generate_then_train_on_the_generated_interactions() {
     assert!(stdout.contains("NDCG@10 [95% CI]"), "{stdout}");
     assert!(stdout.contains("MostPopular"), "{stdout}");
     assert!(stdout.contains("published"), "{stdout}");
-    let current = std::fs::read_to_string(dir.path().join("models/current")).unwrap();
-    let report = dir
-        .path()
-        .join("models")
-        .join(current.trim())
-        .join("report.json");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let report = current_report(dir.path());
     let ndcg = report["evaluation"]["model"]["metrics"]["ndcg"]
         .as_f64()
         .unwrap();
@@ -210,6 +211,87 @@ fn generate_then_train_on_the_generated_interactions() {
         Some(15000),
         "{}",
         report["data"]
+    );
+}
+
+#[test]
+fn the_profile_flags_reach_the_report_and_bad_values_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "300", "800", "15000");
+    let base = [
+        "pipeline",
+        "run",
+        "--dataset",
+        "synthetic",
+        "--factors",
+        "8",
+    ];
+    for (extra, says) in [
+        (&["--eval-users", "0"][..], "evaluation.max_users"),
+        (&["--seed-runs", "0"][..], "evaluation.seed_runs"),
+        (&["--ef-construction", "0"][..], "invalid index parameters"),
+        (
+            &["--profile", "nightly", "--eval-users", "0"][..],
+            "evaluation.max_users",
+        ),
+    ] {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let line = error_line(&social_live(dir.path(), &args));
+        assert!(line.contains(says), "{extra:?}: {line}");
+    }
+    assert!(
+        !dir.path().join("models").exists(),
+        "nothing may be published"
+    );
+    let out = social_live(dir.path(), &["pipeline", "run", "--profile", "weekly"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown profile is a usage error"
+    );
+
+    // The nightly profile with one part overridden: 60 users, two seeds, no baselines.
+    let args: Vec<&str> = base
+        .iter()
+        .chain(&[
+            "--iterations",
+            "3",
+            "--profile",
+            "nightly",
+            "--eval-users",
+            "60",
+            "--seed-runs",
+            "2",
+        ])
+        .copied()
+        .collect();
+    let out = social_live(dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("60 users evaluated (a sample of the"),
+        "{stdout}"
+    );
+    let report = current_report(dir.path());
+    let ev = &report["evaluation"];
+    assert_eq!(ev["sample"]["users"], 60, "{ev}");
+    assert_eq!(ev["model"]["metrics"]["users"], 60);
+    assert_eq!(ev["seed_spread"]["runs"].as_array().map(Vec::len), Some(2));
+    assert!(
+        ev["baselines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["scores"].is_null())
+    );
+    let holdout = &report["gate"]["holdout"];
+    assert!(
+        holdout["users"].as_u64().is_some_and(|n| n <= 60),
+        "{holdout}"
     );
 }
 

@@ -5,9 +5,12 @@
 //! `model_current` change in the same request, so every replica reloads as soon as it applies
 //! that change (within a second), and at its next poll (`--model-poll-secs`) at the latest.
 
+use std::path::Path as FsPath;
 use std::time::SystemTime;
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use models::artifact::{self, Artifact, GateDecision, VersionEntry};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -32,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_versions))
         .routes(routes!(set_current))
         .routes(routes!(pin_version, unpin_version))
+        .routes(routes!(report_file))
 }
 
 /// The cursor kind of the version list.
@@ -61,6 +65,10 @@ pub struct ModelStatus {
     pub model_created_at: Option<String>,
     /// Seconds since then.
     pub model_age_secs: Option<i64>,
+    /// The served version's run report (Markdown; its plots are beside it), when it has one.
+    pub report: Option<String>,
+    /// The served version's plot of every run's metrics over time (SVG), when it has one.
+    pub history_plot: Option<String>,
     pub pages_served: u64,
     pub cache_hits: u64,
     pub rankings_built: u64,
@@ -107,7 +115,10 @@ pub fn served(state: &AppState) -> Served {
 fn status(state: &AppState) -> ModelStatus {
     let stats = state.engine.stats();
     let served = served(state);
+    let links = ReportLinks::of(&state.models_dir, &served.version);
     ModelStatus {
+        report: links.report,
+        history_plot: links.history_plot,
         model_version: served.version,
         has_model: state.engine.has_model(),
         wanted_version: served.wanted,
@@ -219,11 +230,42 @@ pub struct VersionDto {
     pub rejected: bool,
     /// Why its manifest or gate record cannot be read, if so.
     pub problem: Option<String>,
+    /// Its run report (Markdown; its plots are beside it), when it has one.
+    pub report: Option<String>,
+    /// Its plot of every run's metrics over time up to it (SVG), when it has one.
+    pub history_plot: Option<String>,
 }
 
-fn version_dto(entry: VersionEntry, served: &str) -> VersionDto {
+/// The run report's file name in a version directory (the pipeline writes it).
+const REPORT_FILE: &str = "report.md";
+/// The run-history plot's file name in a version directory.
+const HISTORY_PLOT: &str = "history.svg";
+
+/// Where a version's report and history plot are served, for the files it has.
+struct ReportLinks {
+    report: Option<String>,
+    history_plot: Option<String>,
+}
+
+impl ReportLinks {
+    fn of(models_dir: &FsPath, version: &str) -> Self {
+        let link = |file: &str| {
+            (!version.is_empty() && models_dir.join(version).join(file).is_file())
+                .then(|| format!("/v1/admin/model/versions/{version}/report/{file}"))
+        };
+        Self {
+            report: link(REPORT_FILE),
+            history_plot: link(HISTORY_PLOT),
+        }
+    }
+}
+
+fn version_dto(models_dir: &FsPath, entry: VersionEntry, served: &str) -> VersionDto {
     let gate = entry.gate.as_ref().map(gate_json);
+    let links = ReportLinks::of(models_dir, &entry.version);
     VersionDto {
+        report: links.report,
+        history_plot: links.history_plot,
         served: entry.version == served,
         rejected: entry.rejected(),
         created_at: entry.manifest.as_ref().map(|m| m.created_at.clone()),
@@ -267,6 +309,7 @@ async fn list_versions(
     let mut kept = blocking(move || artifact::versions(&dir))
         .await?
         .map_err(unavailable)?;
+    let dir = state.models_dir.as_path();
     // Newest first, so a cursor names the last version listed and the next page is older.
     if let Some(after) = &after {
         kept.retain(|e| e.version < *after);
@@ -278,7 +321,10 @@ async fn list_versions(
         .flatten();
     let served = state.engine.model_version();
     Ok(Json(Page {
-        items: kept.into_iter().map(|e| version_dto(e, &served)).collect(),
+        items: kept
+            .into_iter()
+            .map(|e| version_dto(dir, e, &served))
+            .collect(),
         next_cursor,
     }))
 }
@@ -420,5 +466,110 @@ async fn pin(state: AppState, admin: i64, version: String, on: bool) -> Result<J
             })
             .await?;
     }
-    Ok(Json(version_dto(entry, &state.engine.model_version())))
+    Ok(Json(version_dto(
+        &state.models_dir,
+        entry,
+        &state.engine.model_version(),
+    )))
+}
+
+/// The media type of a report file a version may hold, `None` for every other name: the
+/// reports and plots the pipeline writes beside the model (`report.md`, `report.json`,
+/// `gate.json`, `*.svg`), never the model's own files.
+fn report_media_type(file: &str) -> Option<&'static str> {
+    let (stem, extension) = file.rsplit_once('.')?;
+    if stem.is_empty()
+        || !stem
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        || stem == "manifest"
+    {
+        return None;
+    }
+    match extension {
+        "svg" => Some("image/svg+xml"),
+        "md" => Some("text/markdown; charset=utf-8"),
+        "json" => Some("application/json"),
+        _ => None,
+    }
+}
+
+/// A file of a version's run report: `report.md` (whose plots are linked relative to it),
+/// `report.json`, `gate.json` or a plot such as `history.svg` (every run's metrics over time).
+#[utoipa::path(get, path = "/v1/admin/model/versions/{version}/report/{file}", tag = "admin",
+    security(("bearer" = [])),
+    params(("version" = String, Path), ("file" = String, Path, description = "`report.md`, `report.json`, `gate.json`, `history.svg`, `recall_at_k.svg`, `objective.svg` or `ann_recall.svg`")),
+    responses((status = 200, description = "The file (Markdown, JSON or SVG)", content((String = "text/markdown"), (String = "application/json"), (String = "image/svg+xml"))),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "`insufficient_role`", body = ErrorBody),
+              (status = 404, description = "`version_not_found`, `file_not_found`: not a report file, or the version has no such file", body = ErrorBody),
+              (status = 422, description = "`invalid_characters` (`version`)", body = ErrorBody),
+              (status = 503, description = "`model_unavailable`", body = ErrorBody)))]
+async fn report_file(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path((version, file)): Path<(String, String)>,
+) -> Result<Response> {
+    artifact::check_version_name(&version).map_err(|e| version_error(&version, e))?;
+    let dir = state.models_dir.join(&version);
+    let no_file = || {
+        ApiError::not_found(
+            "file_not_found",
+            format!("version {version} has no report file {file:?}"),
+        )
+    };
+    let media_type = report_media_type(&file).ok_or_else(no_file)?;
+    let path = dir.join(&file);
+    let manifest = dir.join(artifact::MANIFEST_FILE);
+    /// What the directory holds.
+    enum Found {
+        NoVersion,
+        NoFile,
+        File(Vec<u8>),
+    }
+    let found = blocking(move || -> std::io::Result<Found> {
+        if !manifest.is_file() {
+            return Ok(Found::NoVersion);
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Found::File(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Found::NoFile),
+            Err(e) => Err(e),
+        }
+    })
+    .await?
+    .map_err(unavailable)?;
+    match found {
+        Found::NoVersion => Err(not_kept(&version)),
+        Found::NoFile => Err(no_file()),
+        Found::File(bytes) => Ok(([(header::CONTENT_TYPE, media_type)], bytes).into_response()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report_media_type;
+
+    #[test]
+    fn only_report_files_are_served() {
+        assert_eq!(report_media_type("history.svg"), Some("image/svg+xml"));
+        assert_eq!(
+            report_media_type("report.md"),
+            Some("text/markdown; charset=utf-8")
+        );
+        assert_eq!(report_media_type("gate.json"), Some("application/json"));
+        for refused in [
+            "manifest.json",
+            "item_factors.npy",
+            "index.hnsw.data",
+            "../current.json",
+            "a/b.svg",
+            ".svg",
+            "Report.md",
+            "report",
+            "report.md.bak",
+        ] {
+            assert_eq!(report_media_type(refused), None, "{refused}");
+        }
+    }
 }

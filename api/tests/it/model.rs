@@ -389,7 +389,7 @@ async fn a_damaged_current_version_falls_back_at_start_and_reload(app: TestApp) 
 
 async fn versions_are_listed_pinned_and_checked(app: TestApp) {
     let shared = tempfile::tempdir().unwrap();
-    let (a, _b) = two_replicas_two_versions(&app, shared.path()).await;
+    let (a, b) = two_replicas_two_versions(&app, shared.path()).await;
     let admin = a.register_as("operator", "admin").await;
     let r = a
         .get("/v1/admin/model/versions?limit=1", Some(&admin.token))
@@ -458,6 +458,119 @@ async fn versions_are_listed_pinned_and_checked(app: TestApp) {
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_characters");
     let user = a.register("reader").await;
     a.get("/v1/admin/model/versions", Some(&user.token))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "insufficient_role");
+
+    // The run report's files, linked from the version list and from the served model's status.
+    let v2 = shared.path().join("v-test-2");
+    std::fs::write(
+        v2.join("report.md"),
+        "# Pipeline run\n![Runs over time](history.svg)\n",
+    )
+    .unwrap();
+    std::fs::write(v2.join("history.svg"), "<svg></svg>").unwrap();
+    std::fs::write(
+        v2.join("report.json"),
+        r#"{"history": [{"version": "v-test-2"}]}"#,
+    )
+    .unwrap();
+    let r = a.get("/v1/admin/model/versions", Some(&admin.token)).await;
+    let (newest, older) = (&r.body["items"][0], &r.body["items"][1]);
+    assert_eq!(
+        (newest["report"].as_str(), newest["history_plot"].as_str()),
+        (
+            Some("/v1/admin/model/versions/v-test-2/report/report.md"),
+            Some("/v1/admin/model/versions/v-test-2/report/history.svg")
+        ),
+        "{}",
+        r.body
+    );
+    assert!(
+        older["report"].is_null() && older["history_plot"].is_null(),
+        "{older}"
+    );
+    // Replica a started before anything was published and serves no model (no links); b
+    // started after and serves v-test-2.
+    let status = a.get("/v1/admin/model", Some(&admin.token)).await;
+    assert!(status.body["history_plot"].is_null(), "{}", status.body);
+    let status = b.get("/v1/admin/model", Some(&admin.token)).await;
+    assert_eq!(status.body["model_version"], "v-test-2", "{}", status.body);
+    assert_eq!(
+        (&status.body["history_plot"], &status.body["report"]),
+        (&newest["history_plot"], &newest["report"]),
+        "{}",
+        status.body
+    );
+    let svg = a
+        .get(newest["history_plot"].as_str().unwrap(), Some(&admin.token))
+        .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.headers["content-type"], "image/svg+xml");
+    let md = a
+        .get(newest["report"].as_str().unwrap(), Some(&admin.token))
+        .await;
+    assert_eq!(
+        (md.status, md.headers["content-type"].to_str().unwrap()),
+        (StatusCode::OK, "text/markdown; charset=utf-8")
+    );
+    let json = a
+        .get(
+            "/v1/admin/model/versions/v-test-2/report/report.json",
+            Some(&admin.token),
+        )
+        .await;
+    assert_eq!(
+        json.body["history"][0]["version"], "v-test-2",
+        "{}",
+        json.body
+    );
+    for (uri, status, code) in [
+        // Not a report file, though the version has it.
+        (
+            "v-test-2/report/item_factors.npy",
+            StatusCode::NOT_FOUND,
+            "file_not_found",
+        ),
+        (
+            "v-test-2/report/manifest.json",
+            StatusCode::NOT_FOUND,
+            "file_not_found",
+        ),
+        // A report file this version lacks.
+        (
+            "v-test-1/report/history.svg",
+            StatusCode::NOT_FOUND,
+            "file_not_found",
+        ),
+        (
+            "v-none/report/report.md",
+            StatusCode::NOT_FOUND,
+            "version_not_found",
+        ),
+        (
+            "current/report/report.md",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_characters",
+        ),
+        (
+            "..%2Fv-test-2/report/report.md",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_characters",
+        ),
+        (
+            "v-test-2/report/..%2Fcurrent",
+            StatusCode::NOT_FOUND,
+            "file_not_found",
+        ),
+    ] {
+        a.get(
+            &format!("/v1/admin/model/versions/{uri}"),
+            Some(&admin.token),
+        )
+        .await
+        .assert_error(status, code);
+    }
+    a.get(newest["history_plot"].as_str().unwrap(), Some(&user.token))
         .await
         .assert_error(StatusCode::FORBIDDEN, "insufficient_role");
 }

@@ -58,6 +58,10 @@ pub struct GateHoldout {
     pub interactions: usize,
     /// `true` when the window held too few users and the whole test split was used.
     pub whole_test_split: bool,
+    /// When only a sample of the holdout's users was scored: how many users it held
+    /// (`users` of them were scored). `None`: every one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_from: Option<usize>,
 }
 
 /// One kept version, as [`versions`] lists it (from its manifest and gate record; its files are

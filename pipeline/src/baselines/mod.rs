@@ -261,6 +261,20 @@ pub fn evaluate_all(
     Ok((out, rankings))
 }
 
+/// Every baseline [`evaluate_all`] would score, listed as skipped for `reason`.
+pub fn skipped_all(reason: &str) -> Vec<Baseline> {
+    ["ItemKNN", "EASE", "Random"]
+        .into_iter()
+        .map(|name| Baseline {
+            name: name.into(),
+            params: String::new(),
+            validation: Vec::new(),
+            scores: None,
+            skipped: Some(reason.to_owned()),
+        })
+        .collect()
+}
+
 /// "100, 250, 500".
 fn lambda_list(lambdas: &[f64]) -> String {
     lambdas

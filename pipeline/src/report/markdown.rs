@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::{ANN_PLOT, Comparison, EvaluationReport, OBJECTIVE_PLOT, RECALL_PLOT, Report};
+use super::{
+    ANN_PLOT, Comparison, EvaluationReport, HISTORY_PLOT, OBJECTIVE_PLOT, RECALL_PLOT, Report,
+};
 use crate::content::{ContentReport, evaluate};
 use crate::uncertainty::Interval;
 
@@ -57,6 +59,14 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
          items is ranked, without each user's train items.\n",
         ev.model.metrics.users, ev.model.metrics.unscored_users, ev.model.metrics.catalog_size
     )?;
+    if let Some(sample) = &ev.sample {
+        writeln!(
+            s,
+            "**A sample:** {} of the {} users with test items, drawn uniformly with seed {} (the \
+             run's `max_users`); the intervals below are over this sample.\n",
+            sample.users, sample.eligible_users, sample.seed
+        )?;
+    }
     writeln!(s, "| metric | ALS | MostPopular | difference | relative |")?;
     writeln!(s, "|---|---:|---:|---:|---:|")?;
     for c in &ev.comparison {
@@ -251,6 +261,8 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(s, "\n![ANN recall]({ANN_PLOT})")?;
     write_content(s, &r.content)?;
 
+    write_history(s, r)?;
+
     writeln!(s, "\n## Timings\n")?;
     writeln!(s, "| stage | seconds |")?;
     writeln!(s, "|---|---:|")?;
@@ -263,6 +275,38 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
         for f in &e.files {
             writeln!(s, "- `{}`", f.display())?;
         }
+    }
+    Ok(())
+}
+
+/// The runs of the models directory over time: the plot and the latest runs.
+fn write_history(s: &mut String, r: &Report) -> std::fmt::Result {
+    /// Runs listed in the table (the plot shows every one).
+    const LISTED: usize = 10;
+    writeln!(s, "\n## History\n")?;
+    writeln!(
+        s,
+        "{} runs of this models directory that reached a report, this one last (test metrics are \
+         on each run's own split, so they move with the data too).\n",
+        r.history.len()
+    )?;
+    writeln!(s, "![Runs over time]({HISTORY_PLOT})\n")?;
+    writeln!(
+        s,
+        "| version | started | NDCG | Recall | MostPopular NDCG | gate |"
+    )?;
+    writeln!(s, "|---|---|---:|---:|---:|---|")?;
+    for p in r.history.iter().rev().take(LISTED) {
+        writeln!(
+            s,
+            "| `{}` | {} | {:.4} | {:.4} | {:.4} | {} |",
+            p.version,
+            p.created_at,
+            p.ndcg,
+            p.recall,
+            p.most_popular_ndcg,
+            if p.accepted { "accepted" } else { "rejected" }
+        )?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! The report holds timings, so it is published as unchecksummed extra files; the reproducible subset
 //! (metrics and ANN recall, no timings) goes into the manifest through [`manifest_metrics`].
 
+pub mod history;
 mod markdown;
 pub mod plots;
 
@@ -16,7 +17,7 @@ use crate::baselines::Baseline;
 use crate::config::Weighting;
 use crate::content::ContentReport;
 use crate::error::Result;
-use crate::evaluate::{Difference, ModelScores, SeedSpread};
+use crate::evaluate::{Difference, ModelScores, SeedSpread, UserSample};
 use crate::index::AnnReport;
 use crate::metrics::Metrics;
 use crate::segments::SegmentDefinition;
@@ -27,8 +28,9 @@ pub use markdown::to_markdown;
 
 /// The version of the report's JSON layout (2: the `content` section; 3: baselines, intervals, seed
 /// spread and segments in `evaluation`; 4: `tuning` holds the trials of the successive-halving search
-/// instead of grid points; 5: `gate`, the promotion gate's decision).
-pub const REPORT_VERSION: u32 = 5;
+/// instead of grid points; 5: `gate`, the promotion gate's decision; 6: `history`, the runs of the
+/// models directory over time, and `evaluation.sample`).
+pub const REPORT_VERSION: u32 = 6;
 /// The JSON report's file name.
 pub const JSON_FILE: &str = "report.json";
 /// The Markdown report's file name.
@@ -39,6 +41,8 @@ pub const OBJECTIVE_PLOT: &str = "objective.svg";
 pub const RECALL_PLOT: &str = "recall_at_k.svg";
 /// The ANN recall plot's file name.
 pub const ANN_PLOT: &str = "ann_recall.svg";
+/// The run-history plot's file name.
+pub const HISTORY_PLOT: &str = "history.svg";
 
 /// Where the data came from and how it was prepared.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -161,6 +165,10 @@ pub struct EvaluationReport {
     pub segments: SegmentDefinition,
     /// The bootstrap behind every interval.
     pub bootstrap: BootstrapConfig,
+    /// The sample of users evaluated, when not every user with test items was
+    /// ([`crate::EvaluationConfig::max_users`]); `None`: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<UserSample>,
 }
 
 impl EvaluationReport {
@@ -229,6 +237,25 @@ pub struct Report {
     pub export: Option<ExportInfo>,
     /// The plot files in the artifact.
     pub plots: Vec<String>,
+    /// The runs of this models directory, oldest first, this one last (see [`history`]).
+    #[serde(default)]
+    pub history: Vec<history::HistoryPoint>,
+}
+
+impl Report {
+    /// This run as a point of the history.
+    pub fn history_point(&self) -> history::HistoryPoint {
+        let ev = &self.evaluation;
+        history::HistoryPoint {
+            version: self.version.clone(),
+            created_at: self.created_at.clone(),
+            k: ev.k,
+            ndcg: ev.model.metrics.ndcg,
+            recall: ev.model.metrics.recall,
+            most_popular_ndcg: ev.most_popular.metrics.ndcg,
+            accepted: self.gate.accepted,
+        }
+    }
 }
 
 /// The content encoder's reproducible figures for the manifest: the penalty and the held-out
@@ -326,12 +353,16 @@ pub fn render(report: &Report) -> Result<Vec<(String, Vec<u8>)>> {
             ANN_PLOT.to_owned(),
             plots::ann_recall_svg(&ann_points, report.ann.measurement.k)?.into_bytes(),
         ),
+        (
+            HISTORY_PLOT.to_owned(),
+            plots::history_svg(&report.history)?.into_bytes(),
+        ),
     ])
 }
 
 /// The plot file names [`render`] produces.
 pub fn plot_files() -> Vec<String> {
-    [OBJECTIVE_PLOT, RECALL_PLOT, ANN_PLOT]
+    [OBJECTIVE_PLOT, RECALL_PLOT, ANN_PLOT, HISTORY_PLOT]
         .map(str::to_owned)
         .to_vec()
 }
@@ -507,6 +538,7 @@ pub(crate) mod tests {
                     head_test_share: 0.3,
                 },
                 bootstrap: BootstrapConfig::default(),
+                sample: None,
             },
             ann: crate::index::AnnReport {
                 config: models::ann::AnnConfig::default(),
@@ -531,6 +563,7 @@ pub(crate) mod tests {
             }],
             export: None,
             plots: plot_files(),
+            history: Vec::new(),
         }
     }
 
@@ -554,6 +587,7 @@ pub(crate) mod tests {
                 users: 60,
                 interactions: 150,
                 whole_test_split: false,
+                sampled_from: None,
             }),
             enforced: true,
         }
@@ -677,7 +711,8 @@ pub(crate) mod tests {
                 MARKDOWN_FILE,
                 OBJECTIVE_PLOT,
                 RECALL_PLOT,
-                ANN_PLOT
+                ANN_PLOT,
+                HISTORY_PLOT
             ]
         );
         let json: Report = serde_json::from_slice(&files[0].1).unwrap();

@@ -310,9 +310,178 @@ pub fn ann_recall_svg(points: &[(usize, f64)], k: usize) -> Result<String> {
     Ok(svg)
 }
 
+/// Reads one metric of a run.
+type Metric = fn(&super::history::HistoryPoint) -> f64;
+
+/// The runs of a models directory over time (see [`super::history`]), as an SVG document: the
+/// model's NDCG@K and Recall@K and MostPopular's NDCG@K per run, oldest left, each run labelled by
+/// its start date; a run the promotion gate rejected is marked with a red cross on its NDCG.
+///
+/// # Errors
+///
+/// [`Error::Plot`] if plotters fails to draw.
+pub fn history_svg(points: &[super::history::HistoryPoint]) -> Result<String> {
+    const NAME: &str = "history";
+    const REJECTED: RGBColor = RGBColor(214, 39, 40);
+    let k = points.last().map_or(10, |p| p.k);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| plot_err(NAME)(e.to_string()))?;
+        let x_range = 0.5..(points.len().max(1) as f64 + 0.5);
+        // Whole run numbers only, at most MAX_TICKS of them.
+        let (mut x_ticks, _) = nice_ticks(&(1.0..points.len().max(1) as f64), MAX_TICKS);
+        x_ticks.retain(|t| t.fract() == 0.0 && *t >= 1.0);
+        let y_range = padded_range(
+            points
+                .iter()
+                .flat_map(|p| [p.ndcg, p.recall, p.most_popular_ndcg]),
+            true,
+        );
+        let (y_ticks, decimals) = nice_ticks(&y_range, MAX_TICKS);
+        // `2026-12-03T03:00:00Z` is labelled `2026-12-03`.
+        let dates: Vec<String> = points
+            .iter()
+            .map(|p| {
+                p.created_at
+                    .split('T')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Test metrics per run (K = {k})"),
+                ("sans-serif", 22),
+            )
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                Ticked {
+                    inner: RangedCoordf64::from(x_range),
+                    ticks: x_ticks,
+                },
+                Ticked {
+                    inner: RangedCoordf64::from(y_range),
+                    ticks: y_ticks,
+                },
+            )
+            .map_err(|e| plot_err(NAME)(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_desc("run (start date)")
+            .y_desc(format!("metric@{k} on the run's test split"))
+            .x_label_formatter(&|v| {
+                let run = v.round() as usize;
+                dates
+                    .get(run.wrapping_sub(1))
+                    .map_or_else(String::new, |d| format!("#{run} {d}"))
+            })
+            .y_label_formatter(&|v| format!("{v:.decimals$}"))
+            .draw()
+            .map_err(|e| plot_err(NAME)(e.to_string()))?;
+        let series: [(&str, RGBColor, Metric); 3] = [
+            ("ALS NDCG", MODEL_COLOUR, |p| p.ndcg),
+            ("ALS Recall", SERIES_COLOURS[0], |p| p.recall),
+            ("MostPopular NDCG", SERIES_COLOURS[1], |p| {
+                p.most_popular_ndcg
+            }),
+        ];
+        for (name, colour, value) in series {
+            let line: Vec<(f64, f64)> = points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ((i + 1) as f64, value(p)))
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(
+                    line.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(|e| plot_err(NAME)(e.to_string()))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(line.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .map_err(|e| plot_err(NAME)(e.to_string()))?;
+        }
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| !p.accepted && p.ndcg.is_finite())
+                    .map(|(i, p)| {
+                        Cross::new(((i + 1) as f64, p.ndcg), 7, REJECTED.stroke_width(3))
+                    }),
+            )
+            .map_err(|e| plot_err(NAME)(e.to_string()))?
+            .label("rejected by the gate")
+            .legend(|(x, y)| Cross::new((x + 10, y), 5, REJECTED.stroke_width(3)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| plot_err(NAME)(e.to_string()))?;
+        root.present().map_err(|e| plot_err(NAME)(e.to_string()))?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::history::HistoryPoint;
+
+    fn run(day: u32, ndcg: f64, accepted: bool) -> HistoryPoint {
+        HistoryPoint {
+            version: format!("202612{day:02}T030000Z-abcdef12"),
+            created_at: format!("2026-12-{day:02}T03:00:00Z"),
+            k: 10,
+            ndcg,
+            recall: ndcg * 1.5,
+            most_popular_ndcg: ndcg / 3.0,
+            accepted,
+        }
+    }
+
+    #[test]
+    fn history_plot_draws_three_series_per_run_and_crosses_the_rejected_ones() {
+        let points = [run(1, 0.30, true), run(2, 0.10, false), run(3, 0.32, true)];
+        let svg = history_svg(&points).unwrap();
+        assert!(svg.contains("Test metrics per run (K = 10)"));
+        // A marker per run and series, plus one per legend entry is not drawn as a circle.
+        assert_eq!(svg.matches("<circle").count(), 9);
+        assert!(polyline_count(&svg) >= 3);
+        let labels = texts(&svg);
+        for want in [
+            "#1 2026-12-01",
+            "#2 2026-12-02",
+            "#3 2026-12-03",
+            "rejected by the gate",
+        ] {
+            assert!(
+                labels.iter().any(|t| t == want),
+                "{want} missing from {labels:?}"
+            );
+        }
+        // One rejected run: its cross (two lines) and the legend's.
+        let crosses = svg.matches("stroke=\"#D62728\"").count();
+        assert!(crosses >= 2, "{crosses} red strokes in {svg}");
+        assert_eq!(history_svg(&points).unwrap(), svg, "deterministic");
+        // One run and no run still draw.
+        assert!(history_svg(&points[..1]).unwrap().contains("#1 2026-12-01"));
+        assert!(history_svg(&[]).unwrap().contains("</svg>"));
+    }
 
     fn polyline_count(svg: &str) -> usize {
         svg.matches("<polyline").count()
@@ -462,6 +631,7 @@ mod tests {
             objective_svg(&[3.0, 2.0]).unwrap(),
             recall_curve_svg(&[("ALS", &[0.1, 0.2][..])]).unwrap(),
             ann_recall_svg(&[(16, 0.9), (64, 0.99)], 10).unwrap(),
+            history_svg(&[run(1, 0.3, true)]).unwrap(),
         ] {
             let open = &svg[..svg.find('>').unwrap()];
             for attr in [

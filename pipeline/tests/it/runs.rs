@@ -353,3 +353,125 @@ fn a_cancelled_index_build_stops_between_batches() {
     .unwrap();
     assert_eq!(built.len(), 2_000);
 }
+
+#[test]
+fn the_nightly_profile_samples_users_skips_the_extras_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = csv_config(dir.path());
+    let mut nightly = full.clone();
+    nightly.evaluation = pipeline::EvaluationConfig {
+        max_users: Some(12),
+        bootstrap: full.evaluation.bootstrap.clone(),
+        ..pipeline::EvaluationConfig::nightly()
+    };
+    nightly.gate.max_users = Some(7);
+    let whole = pipeline::run(&full).unwrap().report;
+    let sampled = pipeline::run(&nightly).unwrap();
+    let ev = &sampled.report.evaluation;
+    let eligible = whole.data.evaluated_users;
+    assert!(eligible > 12, "{eligible} users with test items");
+    assert_eq!(
+        ev.sample,
+        Some(pipeline::UserSample {
+            users: 12,
+            eligible_users: eligible,
+            seed: full.als.seed
+        })
+    );
+    assert_eq!(whole.evaluation.sample, None);
+    // The data section still counts every user with test items; the metrics count the sample.
+    assert_eq!(sampled.report.data.evaluated_users, eligible);
+    assert_eq!(ev.model.metrics.users, 12);
+    assert_eq!(ev.most_popular.metrics.users, 12);
+    assert_eq!(whole.evaluation.model.metrics.users, eligible);
+    // No seed spread, no baselines (each listed as skipped, with the reason), no stage for them.
+    assert_eq!(ev.seed_spread, None);
+    assert_eq!(ev.scored_models().len(), 2);
+    assert!(
+        ev.baselines.iter().all(|b| b
+            .skipped
+            .as_deref()
+            .is_some_and(|r| r.contains("baselines off"))),
+        "{:?}",
+        ev.baselines
+    );
+    let stages: Vec<&str> = sampled
+        .report
+        .timings
+        .iter()
+        .map(|t| t.stage.as_str())
+        .collect();
+    assert!(
+        !stages.contains(&"baselines") && !stages.contains(&"seed spread"),
+        "{stages:?}"
+    );
+    // The gate scored a sample of its holdout and says so.
+    let holdout = sampled.gate.holdout.as_ref().unwrap();
+    assert_eq!(holdout.users, 7);
+    assert!(holdout.sampled_from.is_some_and(|n| n > 7), "{holdout:?}");
+    assert!(
+        sampled.gate.reason.contains("a seeded sample"),
+        "{}",
+        sampled.gate.reason
+    );
+    let markdown = std::fs::read_to_string(sampled.artifact_dir.join("report.md")).unwrap();
+    assert!(
+        markdown.contains(&format!(
+            "**A sample:** 12 of the {eligible} users with test items"
+        )),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn every_report_carries_the_run_history_of_its_models_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = csv_config(dir.path());
+    c.keep_versions = 1;
+    let first = pipeline::run(&c).unwrap();
+    assert_eq!(first.report.history, vec![first.report.history_point()]);
+    // Version names (and the history's order) are the start second, then a hash: one run per second.
+    let next_second = || std::thread::sleep(std::time::Duration::from_millis(1100));
+    next_second();
+    let second = pipeline::run(&c).unwrap();
+    // Retention removed the first version, but the second report carried it on.
+    assert_eq!(second.pruned, vec![first.version.clone()]);
+    next_second();
+    let third = pipeline::run(&c).unwrap();
+    let versions: Vec<&str> = third
+        .report
+        .history
+        .iter()
+        .map(|p| p.version.as_str())
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            first.version.as_str(),
+            second.version.as_str(),
+            third.version.as_str()
+        ]
+    );
+    let p = &third.report.history[0];
+    assert_eq!(
+        (p.ndcg, p.recall, p.most_popular_ndcg, p.accepted),
+        (
+            first.report.evaluation.model.metrics.ndcg,
+            first.report.evaluation.model.metrics.recall,
+            first.report.evaluation.most_popular.metrics.ndcg,
+            true
+        )
+    );
+    // The plot and the report's section are published with the version.
+    let svg = std::fs::read_to_string(third.artifact_dir.join("history.svg")).unwrap();
+    assert!(svg.contains("Test metrics per run"), "{svg}");
+    assert_eq!(
+        svg.matches("<circle").count(),
+        9,
+        "three series of three runs"
+    );
+    let markdown = std::fs::read_to_string(third.artifact_dir.join("report.md")).unwrap();
+    assert!(markdown.contains("## History"), "{markdown}");
+    assert!(markdown.contains(&first.version), "{markdown}");
+    assert!(third.report.plots.contains(&"history.svg".to_owned()));
+}
