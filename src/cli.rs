@@ -218,6 +218,15 @@ pub enum PipelineCommand {
     Run(Box<RunArgs>),
 }
 
+/// Who trains the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainerArg {
+    /// The pipeline's own implicit ALS, in process.
+    Native,
+    /// Spark MLlib's implicit ALS through PySpark, on --spark-master.
+    Spark,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WeightingArg {
     /// Every interaction counts 1 (confidence 1 + alpha).
@@ -289,6 +298,27 @@ pub struct RunArgs {
     /// ALS iterations [default: the model's tuned default].
     #[arg(long)]
     pub iterations: Option<usize>,
+    /// Who trains the model: `native` (in process) or `spark` (Spark MLlib's implicit ALS through
+    /// PySpark, for logs that outgrow one machine; pipeline/scripts/install-spark.sh installs it,
+    /// and Spark needs Java 17 on PATH).
+    #[arg(long, value_enum, default_value_t = TrainerArg::Native)]
+    pub trainer: TrainerArg,
+    /// With --trainer spark: the Spark master URL, `local[N]` or a cluster's [default: local[*],
+    /// every core of this machine].
+    #[arg(long, value_name = "URL")]
+    pub spark_master: Option<String>,
+    /// With --trainer spark: the Python interpreter that has PySpark [default:
+    /// <data-dir>/spark/venv/bin/python when it exists, else python3].
+    #[arg(long, value_name = "PATH", env = "SOCIAL_LIVE_SPARK_PYTHON")]
+    pub spark_python: Option<PathBuf>,
+    /// With --trainer spark: where the job's work directories go; on a cluster, storage every
+    /// executor reads [default: <data-dir>/spark/work].
+    #[arg(long, value_name = "DIR")]
+    pub spark_work_dir: Option<PathBuf>,
+    /// With --trainer spark: `spark.driver.memory`, the memory of the whole job in local mode
+    /// (`512m`, `4g`) [default: Spark's, 1g].
+    #[arg(long, value_name = "SIZE")]
+    pub spark_driver_memory: Option<String>,
     /// The HNSW index's candidate list while inserting: lower builds faster and finds a little
     /// less (the promotion gate still asks for an index recall of --gate-min-recall)
     /// [default: 200].

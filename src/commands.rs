@@ -14,7 +14,7 @@ use pipeline::{DatasetSource, RunConfig, Weighting};
 
 use crate::cli::{
     AdminCommand, Cli, Command, DatasetsCommand, FormatArg, GenerateArgs, PipelineCommand,
-    ProfileArg, PublicDataset, RunArgs, SyntheticArgs, WeightingArg,
+    ProfileArg, PublicDataset, RunArgs, SyntheticArgs, TrainerArg, WeightingArg,
 };
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -268,11 +268,13 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
     if args.posts.is_some() && posts.is_none() {
         bail!("--posts applies to a CSV, TSV or Parquet --dataset only");
     }
+    let trainer = trainer(&data_dir, args)?;
     let config = RunConfig {
         dataset,
         data_dir,
         models_dir: args.out.clone(),
         als,
+        trainer,
         ann,
         tune: args.tune,
         search: tune_config(args),
@@ -298,6 +300,53 @@ pub fn run_config(data_dir: PathBuf, args: &RunArgs) -> Result<RunConfig> {
     Ok(config)
 }
 
+/// The trainer of `--trainer` and the `--spark-*` flags.
+fn trainer(data_dir: &std::path::Path, args: &RunArgs) -> Result<pipeline::Trainer> {
+    if args.trainer == TrainerArg::Native {
+        // --spark-python may come from SOCIAL_LIVE_SPARK_PYTHON, which a native run ignores.
+        for (given, flag) in [
+            (args.spark_master.is_some(), "--spark-master"),
+            (args.spark_work_dir.is_some(), "--spark-work-dir"),
+            (args.spark_driver_memory.is_some(), "--spark-driver-memory"),
+        ] {
+            if given {
+                bail!("{flag} applies to --trainer spark only");
+            }
+        }
+        return Ok(pipeline::Trainer::Native);
+    }
+    if args.tune {
+        bail!(
+            "--tune searches with the native trainer and cannot tune --trainer spark: tune \
+             natively, then pass --factors, --reg, --alpha and --iterations to the Spark run"
+        );
+    }
+    let mut spark = pipeline::SparkConfig::new(data_dir);
+    if let Some(master) = &args.spark_master {
+        if master.trim().is_empty() || master.chars().any(char::is_whitespace) {
+            bail!(
+                "--spark-master {master:?}: expected a Spark master URL such as local[2] or spark://host:7077"
+            );
+        }
+        spark.master.clone_from(master);
+    }
+    if let Some(python) = &args.spark_python {
+        spark.python.clone_from(python);
+    }
+    spark.work_dir.clone_from(&args.spark_work_dir);
+    if let Some(memory) = &args.spark_driver_memory {
+        let digits = memory.trim_end_matches(['k', 'm', 'g', 't', 'K', 'M', 'G', 'T']);
+        if digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || memory.len() - digits.len() > 1
+        {
+            bail!("--spark-driver-memory {memory:?}: expected a size such as 512m or 4g");
+        }
+        spark.driver_memory = Some(memory.clone());
+    }
+    Ok(pipeline::Trainer::Spark(spark))
+}
+
 /// The evaluation of `--profile`, with `--eval-users`, `--seed-runs` and `--no-baselines` over it.
 fn evaluation_config(args: &RunArgs) -> pipeline::EvaluationConfig {
     let profile = match args.profile {
@@ -319,7 +368,6 @@ fn gate_config(args: &RunArgs) -> pipeline::GateConfig {
     pipeline::GateConfig {
         enabled: !args.no_gate,
         max_users: evaluation_config(args).max_users,
-        sample_seed: args.seed,
         window_secs: args.gate_window.unwrap_or(d.window_secs),
         ndcg_tolerance: args.gate_ndcg_tolerance.unwrap_or(d.ndcg_tolerance),
         min_index_recall: args.gate_min_recall.unwrap_or(d.min_index_recall),
@@ -361,6 +409,18 @@ fn print_summary(outcome: &pipeline::RunOutcome) -> Result<()> {
             None => String::new(),
         }
     )?;
+    if let pipeline::spark::TrainerInfo::Spark(spark) = &report.training.trainer {
+        writeln!(
+            out,
+            "trained on Spark {} ({}, {} blocks, regParam {:.6}): {:.1} s in the job, {:.1} s with its start-up and the data's round trip",
+            spark.spark_version,
+            spark.master,
+            spark.blocks,
+            spark.reg_param,
+            spark.fit_seconds,
+            report.training.seconds
+        )?;
+    }
     if let Some(tuning) = &report.tuning {
         let best = &tuning.trials[tuning.best];
         writeln!(

@@ -17,6 +17,7 @@ use crate::baselines::BaselineConfig;
 use crate::error::{Error, Result};
 use crate::gate::GateConfig;
 use crate::segments::SegmentConfig;
+use crate::spark::Trainer;
 use crate::tune::TuneConfig;
 use crate::uncertainty::BootstrapConfig;
 
@@ -215,6 +216,11 @@ pub struct EvaluationConfig {
     /// MostPopular stands beside the model.
     #[serde(default = "enabled")]
     pub run_baselines: bool,
+    /// With the Spark trainer, also fit the native ALS with the same parameters and score it
+    /// beside the model as `ALS (native)` (default `true`; `false` in the nightly profile, where a
+    /// second training is what Spark is there to avoid). Independent of `run_baselines`.
+    #[serde(default = "enabled")]
+    pub compare_native: bool,
     /// Evaluate at most this many of the users with test items, a uniform sample drawn with the
     /// run's ALS seed (default `None`: every one, as the protocol says). Exact evaluation costs
     /// users × catalog dot products per model; a sample of a few thousand users bounds it at
@@ -235,6 +241,7 @@ impl Default for EvaluationConfig {
             segments: SegmentConfig::default(),
             baselines: BaselineConfig::default(),
             run_baselines: true,
+            compare_native: true,
             max_users: None,
         }
     }
@@ -251,6 +258,7 @@ impl EvaluationConfig {
         Self {
             seed_runs: 1,
             run_baselines: false,
+            compare_native: false,
             max_users: Some(Self::NIGHTLY_USERS),
             ..Self::default()
         }
@@ -308,6 +316,8 @@ pub struct RunConfig {
     /// The ALS hyper-parameters (the base of the search when tuning: its CG steps, seed and solver are
     /// kept). The seed also seeds the ANN recall sample and the search's sampling.
     pub als: AlsParams,
+    /// Who fits the model: the native ALS (the default) or Spark MLlib ([`crate::spark`]).
+    pub trainer: Trainer,
     /// Choose factors, regularization, alpha and iterations on the validation split by NDCG@K.
     pub tune: bool,
     /// The search run when `tune` is set.
@@ -381,6 +391,7 @@ impl Default for RunConfig {
             data_dir: PathBuf::from("data"),
             models_dir: None,
             als: AlsParams::default(),
+            trainer: Trainer::Native,
             tune: false,
             search: TuneConfig::default(),
             export: None,
@@ -439,6 +450,21 @@ impl RunConfig {
         }
         if self.tune {
             self.search.validate()?;
+        }
+        if let Trainer::Spark(spark) = &self.trainer {
+            if self.tune {
+                return invalid(
+                    "tune",
+                    "the search fits the native trainer and cannot tune the Spark trainer: tune \
+                     natively, then pass the chosen parameters to the Spark run",
+                );
+            }
+            if spark.master.trim().is_empty() {
+                return invalid(
+                    "trainer.master",
+                    "must be a Spark master URL, e.g. local[*]",
+                );
+            }
         }
         self.evaluation.validate()?;
         self.gate.validate()?;

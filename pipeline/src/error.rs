@@ -36,6 +36,13 @@ pub enum Error {
         /// itself (between two tuning trials, two index batches).
         at: String,
     },
+    /// The Spark trainer could not run, failed, or wrote factors that do not fit the data
+    /// ([`crate::spark`]).
+    #[error("Spark training failed: {message}")]
+    Spark {
+        /// What went wrong, in a sentence (with the job's log when it ran).
+        message: String,
+    },
     /// A configuration field has an invalid value.
     #[error("invalid configuration `{field}`: {reason}")]
     InvalidConfig {

@@ -69,25 +69,7 @@ impl EvalSplit {
     /// evaluated. Train items (and with them the segments' item popularity) stay whole. Returns
     /// the sample's description, or `None` when every evaluated user fits (nothing is dropped).
     pub fn keep_sample(&mut self, max_users: usize, seed: u64) -> Option<UserSample> {
-        let eligible = self.evaluated_users();
-        if max_users >= eligible {
-            return None;
-        }
-        let picked = crate::index::sample_users(&self.test_items, max_users, seed);
-        let mut keep = vec![false; self.n_users()];
-        for &u in &picked {
-            keep[u as usize] = true;
-        }
-        for (items, keep) in self.test_items.iter_mut().zip(keep) {
-            if !keep {
-                items.clear();
-            }
-        }
-        Some(UserSample {
-            users: picked.len(),
-            eligible_users: eligible,
-            seed,
-        })
+        crate::index::retain_sample(&mut self.test_items, max_users, seed)
     }
 }
 
@@ -112,7 +94,6 @@ pub fn rank_factors(
     depth: usize,
     show_progress: bool,
 ) -> Rankings {
-    let bar = progress::bar(show_progress, split.evaluated_users() as u64, "evaluating");
     // The users that can be scored, in blocks: one matrix product per block and tile of items.
     let scorable: Vec<usize> = (0..split.n_users())
         .filter(|&u| {
@@ -121,6 +102,8 @@ pub fn rank_factors(
                 && u < user_factors.nrows()
         })
         .collect();
+    // The bar counts the users ranked, so it ends full even when some cannot be scored.
+    let bar = progress::bar(show_progress, scorable.len() as u64, "evaluating");
     let ranked: Vec<(usize, Vec<u32>)> = scorable
         .par_chunks(QUERY_BLOCK)
         .flat_map_iter(|block| {

@@ -68,11 +68,9 @@ pub struct GateConfig {
     /// The least recall@K of the candidate's index against exact search (default 0.95). In
     /// `[0, 1]`.
     pub min_index_recall: f64,
-    /// Score at most this many of the holdout's users, a uniform sample drawn with
-    /// [`Self::sample_seed`] (default `None`: every one). At least 1.
+    /// Score at most this many of the holdout's users, a uniform sample drawn with the run's
+    /// seed ([`GateInput::seed`]; default `None`: every one). At least 1.
     pub max_users: Option<usize>,
-    /// The seed of that sample (default 42).
-    pub sample_seed: u64,
 }
 
 impl Default for GateConfig {
@@ -84,7 +82,6 @@ impl Default for GateConfig {
             ndcg_tolerance: 0.02,
             min_index_recall: 0.95,
             max_users: None,
-            sample_seed: 42,
         }
     }
 }
@@ -150,6 +147,7 @@ pub fn holdout(
     test: &Interactions,
     n_users: usize,
     config: &GateConfig,
+    seed: u64,
 ) -> Holdout {
     let newest = train
         .timestamp
@@ -184,23 +182,10 @@ pub fn holdout(
         list.sort_unstable();
         list.dedup();
     }
-    let mut sampled_from = None;
-    if let Some(max) = config.max_users {
-        let held = relevant.iter().filter(|r| !r.is_empty()).count();
-        if max < held {
-            let picked = crate::index::sample_users(&relevant, max, config.sample_seed);
-            let mut keep = vec![false; relevant.len()];
-            for &u in &picked {
-                keep[u as usize] = true;
-            }
-            for (list, keep) in relevant.iter_mut().zip(keep) {
-                if !keep {
-                    list.clear();
-                }
-            }
-            sampled_from = Some(held);
-        }
-    }
+    let sampled_from = config
+        .max_users
+        .and_then(|max| crate::index::retain_sample(&mut relevant, max, seed))
+        .map(|sample| sample.eligible_users);
     let rows: Vec<usize> = if sampled_from.is_some() {
         rows.into_iter()
             .filter(|&i| !relevant[test.user[i] as usize].is_empty())
@@ -512,12 +497,21 @@ pub struct GateInput<'a> {
     pub candidate: GateModel<'a>,
     /// The candidate index's recall@K against exact search.
     pub index_recall: f64,
+    /// The run's seed: it draws the holdout's sample of users when [`GateConfig::max_users`]
+    /// asks for one (the evaluation draws its own sample with the same seed).
+    pub seed: u64,
 }
 
 /// Scores the candidate and the version `current` names in `models_dir` on the holdout and
 /// decides. Never fails: a current version that cannot be loaded is a reason, not an error.
 pub fn evaluate(models_dir: &Path, input: &GateInput<'_>) -> GateDecision {
-    let holdout = holdout(input.train, input.test, input.users.len(), input.config);
+    let holdout = holdout(
+        input.train,
+        input.test,
+        input.users.len(),
+        input.config,
+        input.seed,
+    );
     let run = RunView {
         users: input.users,
         items: input.items,
@@ -604,7 +598,7 @@ mod tests {
     #[test]
     fn both_models_scored_by_hand() {
         let (users, items, train, test) = run_data();
-        let holdout = holdout(&train, &test, 2, &config(1000, 1));
+        let holdout = holdout(&train, &test, 2, &config(1000, 1), 42);
         assert_eq!(holdout.relevant, vec![vec![2], vec![3]]);
         let train_items = train.items_by_user(2);
         let run = RunView {
@@ -664,7 +658,7 @@ mod tests {
     fn holdout_is_the_window_unless_it_holds_too_few_users() {
         let (_, _, train, test) = run_data();
         // The newest timestamp is 200: a window of 100 starts at 100 and holds both.
-        let h = holdout(&train, &test, 2, &config(100, 2));
+        let h = holdout(&train, &test, 2, &config(100, 2), 42);
         assert_eq!(h.relevant, vec![vec![2], vec![3]]);
         assert_eq!(
             h.info,
@@ -678,12 +672,12 @@ mod tests {
             }
         );
         // 99 s start at 101: only u2's interaction.
-        let h = holdout(&train, &test, 2, &config(99, 1));
+        let h = holdout(&train, &test, 2, &config(99, 1), 42);
         assert_eq!(h.relevant, vec![vec![], vec![3]]);
         assert_eq!((h.info.users, h.info.from_timestamp), (1, 200));
         assert!(!h.info.whole_test_split);
         // One user is fewer than two: the whole test split.
-        let h = holdout(&train, &test, 2, &config(99, 2));
+        let h = holdout(&train, &test, 2, &config(99, 2), 42);
         assert_eq!(h.relevant, vec![vec![2], vec![3]]);
         assert_eq!(h.window_users, 1);
         assert!(h.info.whole_test_split);
@@ -706,34 +700,30 @@ mod tests {
             vec![100; n as usize],
             vec![1.0; n as usize],
         );
-        let whole = holdout(&train, &test, n as usize, &config(1000, 1));
+        let whole = holdout(&train, &test, n as usize, &config(1000, 1), 42);
         assert_eq!(whole.info.sampled_from, None);
         let sampled_config = GateConfig {
             max_users: Some(15),
             ..config(1000, 1)
         };
-        let h = holdout(&train, &test, n as usize, &sampled_config);
+        let h = holdout(&train, &test, n as usize, &sampled_config, 42);
         assert_eq!(h.info.sampled_from, Some(40));
         assert_eq!((h.info.users, h.info.interactions), (15, 15));
         assert_eq!(h.relevant.iter().filter(|r| !r.is_empty()).count(), 15);
         for (s, w) in h.relevant.iter().zip(&whole.relevant) {
             assert!(s.is_empty() || s == w, "a sampled user keeps its own items");
         }
-        assert_eq!(h, holdout(&train, &test, n as usize, &sampled_config));
-        let other = GateConfig {
-            sample_seed: 43,
-            ..sampled_config.clone()
-        };
+        assert_eq!(h, holdout(&train, &test, n as usize, &sampled_config, 42));
         assert_ne!(
             h.relevant,
-            holdout(&train, &test, n as usize, &other).relevant
+            holdout(&train, &test, n as usize, &sampled_config, 43).relevant
         );
         // Room for everyone: no sample.
         let roomy = GateConfig {
             max_users: Some(40),
             ..sampled_config
         };
-        assert_eq!(holdout(&train, &test, n as usize, &roomy), whole);
+        assert_eq!(holdout(&train, &test, n as usize, &roomy, 42), whole);
         let d = decide(&GateConfig::default(), 10, 0.3, &Current::Nothing, 0.97, &h);
         assert!(
             d.reason
@@ -756,7 +746,7 @@ mod tests {
 
     fn window_holdout() -> Holdout {
         let (_, _, train, test) = run_data();
-        holdout(&train, &test, 2, &config(100, 2))
+        holdout(&train, &test, 2, &config(100, 2), 42)
     }
 
     #[test]
@@ -823,7 +813,7 @@ mod tests {
         let c = GateConfig::default();
         let whole = {
             let (_, _, train, test) = run_data();
-            holdout(&train, &test, 2, &config(99, 2))
+            holdout(&train, &test, 2, &config(99, 2), 42)
         };
         let d = decide(&c, 10, 0.3, &Current::Nothing, 1.0, &whole);
         assert!(d.accepted);
@@ -897,6 +887,7 @@ mod tests {
                 popularity: &[1, 1, 0, 0],
             },
             index_recall: 1.0,
+            seed: 42,
         };
         let dir = tempfile::tempdir().unwrap();
         let d = evaluate(dir.path(), &input);

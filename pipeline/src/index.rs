@@ -72,6 +72,35 @@ pub fn sample_users(items_by_user: &[Vec<u32>], n: usize, seed: u64) -> Vec<u32>
     picked
 }
 
+/// Keeps the lists of at most `n` of the users with items, a uniform sample drawn with `seed` (that
+/// of [`sample_users`]), and clears the others'. Returns the sample, or `None` when every user with
+/// items fits (nothing is cleared).
+pub fn retain_sample(
+    items_by_user: &mut [Vec<u32>],
+    n: usize,
+    seed: u64,
+) -> Option<crate::evaluate::UserSample> {
+    let eligible = items_by_user.iter().filter(|l| !l.is_empty()).count();
+    if n >= eligible {
+        return None;
+    }
+    let picked = sample_users(items_by_user, n, seed);
+    let mut keep = vec![false; items_by_user.len()];
+    for &u in &picked {
+        keep[u as usize] = true;
+    }
+    for (items, keep) in items_by_user.iter_mut().zip(keep) {
+        if !keep {
+            items.clear();
+        }
+    }
+    Some(crate::evaluate::UserSample {
+        users: picked.len(),
+        eligible_users: eligible,
+        seed,
+    })
+}
+
 /// Hits of one query: approximate results that are in the exact top K or score at least the exact
 /// K-th score (a tie at the cut-off is not a miss), at most |exact|.
 pub fn query_hits(approx: &[Scored], exact: &[Scored]) -> usize {

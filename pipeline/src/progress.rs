@@ -25,6 +25,20 @@ pub(crate) fn bar(show: bool, len: u64, label: &'static str) -> ProgressBar {
     ProgressBar::new(len).with_style(style).with_prefix(label)
 }
 
+/// A spinner with the elapsed time labelled `label`, for a stage of unknown length, or a hidden one.
+pub(crate) fn spinner(show: bool, label: &'static str) -> ProgressBar {
+    if !visible(show) {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template("{prefix:>10.bold} {spinner} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let bar = ProgressBar::new_spinner()
+        .with_style(style)
+        .with_prefix(label);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +46,6 @@ mod tests {
     #[test]
     fn bars_are_hidden_when_not_requested() {
         assert!(bar(false, 10, "x").is_hidden());
+        assert!(spinner(false, "x").is_hidden());
     }
 }

@@ -19,9 +19,10 @@
 //!
 //! so it changes exactly when what the model is trained on (or the catalog it ranks) changes.
 //!
-//! **Version name.** `<UTC time as YYYYMMDDTHHMMSSZ>-<first 8 hex digits of SHA-256 of
-//! "<fingerprint>\n<model params JSON>\n<ANN config JSON>">`; if that directory already exists (two
-//! runs within one second), `-2`, `-3`, … is appended. The wall clock only reaches the version name and
+//! **Version name.** `<UTC time as YYYYMMDDTHHMMSSmmmZ, to the millisecond>-<first 8 hex digits of
+//! SHA-256 of "<fingerprint>\n<model params JSON>\n<ANN config JSON>">`; if that directory already
+//! exists (two runs within one millisecond), `-2`, `-3`, … is appended. Name order is time order, so
+//! the newest kept version is the greatest name, even for runs within one second. The wall clock only reaches the version name and
 //! `created_at`, neither of which is in a checksummed file.
 
 use std::fmt::Write as _;
@@ -97,7 +98,7 @@ pub fn version_name(
     let stamp = now
         .to_offset(time::UtcOffset::UTC)
         .format(format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
+            "[year][month][day]T[hour][minute][second][subsecond digits:3]Z"
         ))?;
     let mut hasher = Sha256::new();
     hasher.update(fingerprint.as_bytes());
@@ -259,15 +260,22 @@ mod tests {
         let params = AlsParams::default();
         let ann = AnnConfig::default();
         let v = version_name(now, "abc", &params, &ann).unwrap();
-        assert!(v.starts_with("20261125T173000Z-"), "{v}");
-        assert_eq!(v.len(), "20261125T173000Z-".len() + 8);
-        assert!(v[17..].chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(v.starts_with("20261125T173000123Z-"), "{v}");
+        assert_eq!(v.len(), "20261125T173000123Z-".len() + 8);
+        assert!(v[20..].chars().all(|c| c.is_ascii_hexdigit()));
         // The hash part depends on the fingerprint and the parameters only.
         let later = datetime!(2027-01-01 00:00:00 UTC);
         assert_eq!(
-            version_name(later, "abc", &params, &ann).unwrap()[17..],
-            v[17..]
+            version_name(later, "abc", &params, &ann).unwrap()[20..],
+            v[20..]
         );
+        // Within one second, name order is still time order, whatever the hashes.
+        let next = datetime!(2026-11-25 17:30:00.124 UTC);
+        let (a, b) = (
+            version_name(now, "zzz", &params, &ann).unwrap(),
+            version_name(next, "aaa", &params, &ann).unwrap(),
+        );
+        assert!(a < b, "{a} {b}");
         assert_ne!(version_name(now, "abd", &params, &ann).unwrap(), v);
         let other = AlsParams {
             factors: params.factors + 1,

@@ -27,6 +27,7 @@ use crate::publish::{self, PublishInput};
 use crate::report::{
     self, DataStats, DatasetInfo, EvaluationReport, ExportInfo, Report, StageTiming, TrainingInfo,
 };
+use crate::spark::{self, Trainer, TrainerInfo};
 use crate::split::{self, PreparedData};
 use crate::train;
 use crate::tune;
@@ -202,7 +203,20 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         .map_or_else(|| config.als.clone(), |t| t.best_params.clone());
 
     let matrix = prepared.train_matrix(config.weighting)?;
-    let model = timings.stage("train", || train::fit(&matrix, &params, show))?;
+    let (model, trainer) = timings.stage("train", || match &config.trainer {
+        Trainer::Native => Ok((train::fit(&matrix, &params, show)?, TrainerInfo::Native)),
+        Trainer::Spark(spark) => {
+            let (model, run) = spark::fit(
+                &matrix,
+                &params,
+                spark,
+                &config.data_dir,
+                &config.cancel,
+                show,
+            )?;
+            Ok((model, TrainerInfo::Spark(run)))
+        }
+    })?;
     let train_seconds = timings.last_seconds();
     let popular_start = Instant::now();
     let popular = MostPopular::fit(&matrix);
@@ -247,7 +261,15 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             baselines::evaluate_all(&scorer, &ev_config.baselines, validation.as_ref())
         })?
     };
-    let (baselines, baseline_rankings) = baselines;
+    let (mut baselines, mut baseline_rankings) = baselines;
+    if ev_config.compare_native && matches!(trainer, TrainerInfo::Spark(_)) {
+        // The same parameters fitted natively, so that the report shows the two side by side.
+        let (baseline, ranked) = timings.stage("native comparison", || {
+            native_beside_spark(&matrix, &params, &scorer)
+        })?;
+        baselines.insert(0, baseline);
+        baseline_rankings.insert(0, (NATIVE_BESIDE_SPARK.to_owned(), ranked));
+    }
     let reference = &evaluation.model_rankings;
     let mut versus_als =
         vec![scorer.difference("MostPopular", reference, &evaluation.popular_rankings)];
@@ -256,7 +278,8 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             .iter()
             .map(|(name, ranked)| scorer.difference(name, reference, ranked)),
     );
-    let seed_spread = if ev_config.seed_runs > 1 {
+    // The spread refits with other seeds natively: it measures the native trainer only.
+    let seed_spread = if ev_config.seed_runs > 1 && matches!(trainer, TrainerInfo::Native) {
         Some(timings.stage("seed spread", || {
             let reported = SeedRun {
                 seed: params.seed,
@@ -346,6 +369,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
                     popularity: popular.counts(),
                 },
                 index_recall: measurement.recall,
+                seed: params.seed,
             },
         ))
     })?;
@@ -391,6 +415,7 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
             params: params.clone(),
             objective: model.loss_history.clone(),
             seconds: train_seconds,
+            trainer,
         },
         evaluation: EvaluationReport {
             k,
@@ -490,6 +515,37 @@ pub fn run(config: &RunConfig) -> Result<RunOutcome> {
         made_current,
         pruned,
     })
+}
+
+/// Name of the native ALS in the baselines of a Spark run.
+pub const NATIVE_BESIDE_SPARK: &str = "ALS (native)";
+
+/// The native ALS fitted with `params` on `matrix` and scored by `scorer`: the baseline a Spark run
+/// reports beside its own model, with its rankings.
+fn native_beside_spark(
+    matrix: &models::sparse::CsrMatrix,
+    params: &AlsParams,
+    scorer: &Scorer<'_>,
+) -> Result<(baselines::Baseline, evaluate::Rankings)> {
+    let start = Instant::now();
+    let native = train::fit(matrix, params, false)?;
+    let fit_seconds = start.elapsed().as_secs_f64();
+    let (ranked, scores) = scorer.timed(fit_seconds, || {
+        evaluate::rank_model(&native, scorer.split, scorer.depth(), false)
+    });
+    Ok((
+        baselines::Baseline {
+            name: NATIVE_BESIDE_SPARK.to_owned(),
+            params: format!(
+                "the same parameters on the native trainer ({} factors, λ {}, alpha {}, {} iterations)",
+                params.factors, params.regularization, params.alpha, params.iterations
+            ),
+            validation: Vec::new(),
+            scores: Some(scores),
+            skipped: None,
+        },
+        ranked,
+    ))
 }
 
 /// The dedup rule's name in the report.

@@ -5,6 +5,7 @@ mod cancel;
 mod database;
 mod gate;
 mod scheduler;
+mod spark;
 
 use std::path::Path;
 use std::process::{Command, Output};

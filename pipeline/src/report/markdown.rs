@@ -6,6 +6,7 @@ use super::{
     ANN_PLOT, Comparison, EvaluationReport, HISTORY_PLOT, OBJECTIVE_PLOT, RECALL_PLOT, Report,
 };
 use crate::content::{ContentReport, evaluate};
+use crate::spark::TrainerInfo;
 use crate::uncertainty::Interval;
 
 /// Recall@K values listed in the Markdown table (the plot has all of 1..=50).
@@ -220,17 +221,43 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
         }
     }
     writeln!(s, "\n## Training\n")?;
-    writeln!(
-        s,
-        "{} iterations in {:.2} s; final training loss {} (confidence-weighted squared error plus \
-         regularisation, divided by the total confidence, as the `implicit` library reports it).",
-        t.objective.len(),
-        t.seconds,
-        t.objective
-            .last()
-            .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.6e}"))
-    )?;
-    writeln!(s, "\n![Training loss]({OBJECTIVE_PLOT})")?;
+    match &t.trainer {
+        TrainerInfo::Native => {
+            writeln!(
+                s,
+                "{} iterations in {:.2} s; final training loss {} (confidence-weighted squared error \
+                 plus regularisation, divided by the total confidence, as the `implicit` library \
+                 reports it).",
+                t.objective.len(),
+                t.seconds,
+                t.objective
+                    .last()
+                    .map_or_else(|| "n/a".to_owned(), |v| format!("{v:.6e}"))
+            )?;
+            writeln!(s, "\n![Training loss]({OBJECTIVE_PLOT})")?;
+        }
+        TrainerInfo::Spark(spark) => writeln!(
+            s,
+            "Trained on Apache Spark {} (MLlib implicit ALS, master `{}`, {} blocks): {} iterations, \
+             regParam {:.6} (λ {} over the mean interactions per user: MLlib scales it by each \
+             user's and item's count). The fit took {:.2} s inside the job and the stage {:.2} s \
+             with the JVM's start, the Parquet input and reading {} user and {} item vectors back. \
+             MLlib reports no training loss. The native trainer with the same parameters is scored \
+             beside it as `{}` unless the evaluation's `compare_native` is off (the nightly \
+             profile).",
+            spark.spark_version,
+            spark.master,
+            spark.blocks,
+            t.params.iterations,
+            spark.reg_param,
+            t.params.regularization,
+            spark.fit_seconds,
+            t.seconds,
+            spark.users,
+            spark.items,
+            crate::run::NATIVE_BESIDE_SPARK,
+        )?,
+    }
 
     let a = &r.ann;
     let m = &a.measurement;

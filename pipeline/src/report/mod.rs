@@ -30,7 +30,7 @@ pub use markdown::to_markdown;
 /// spread and segments in `evaluation`; 4: `tuning` holds the trials of the successive-halving search
 /// instead of grid points; 5: `gate`, the promotion gate's decision; 6: `history`, the runs of the
 /// models directory over time, and `evaluation.sample`).
-pub const REPORT_VERSION: u32 = 6;
+pub const REPORT_VERSION: u32 = 7;
 /// The JSON report's file name.
 pub const JSON_FILE: &str = "report.json";
 /// The Markdown report's file name.
@@ -99,6 +99,10 @@ pub struct TrainingInfo {
     pub objective: Vec<f64>,
     /// Training wall time in seconds.
     pub seconds: f64,
+    /// Who trained it: the native ALS or Spark (with the job's figures). Reports before version 7
+    /// have none and read as native.
+    #[serde(default)]
+    pub trainer: crate::spark::TrainerInfo,
 }
 
 /// How the model compares with MostPopular on one metric.
@@ -485,6 +489,7 @@ pub(crate) mod tests {
                 params: AlsParams::default(),
                 objective: vec![10.0, 5.0, 4.5],
                 seconds: 1.25,
+                trainer: crate::spark::TrainerInfo::Native,
             },
             evaluation: EvaluationReport {
                 k: 10,
