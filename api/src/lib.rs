@@ -223,6 +223,9 @@ pub async fn serve(
         })?;
     let address = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%address, "serving the API");
+    // `tap_io` only so that axum's `ConnectInfo<SocketAddr>` applies to the wrapped listener.
+    let listener =
+        axum::serve::ListenerExt::tap_io(http::wire::JsonErrorListener(listener), |_| {});
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -17,6 +17,7 @@ pub mod runs;
 pub mod search;
 pub mod users;
 pub mod validate;
+pub mod wire;
 
 use std::time::{Duration, Instant};
 
